@@ -1,0 +1,238 @@
+"""The typed syntax tree of a `.rules` file.
+
+`build.py` produces these nodes from Lark's parse tree; `check.py` inspects them
+and `compile.py` turns them into lookup tables. Every node is a frozen, slotted
+attrs class that keeps the `Span` it came from, so any later stage can point at
+the exact line and column of a mistake. Number literals are exact `Decimal`s
+with their `K`/`M` multiplier already applied, and keep the text as written.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Union
+
+import attrs
+
+from .source import Span
+
+node = attrs.frozen(slots=True)
+
+
+@node
+class Name:
+    text: str
+    span: Span
+
+
+@node
+class Number:
+    value: Decimal
+    text: str
+    span: Span
+
+
+@node
+class Moment:
+    """A date or date-time literal as written; its zone is settled by compile."""
+
+    text: str
+    span: Span
+
+
+@node
+class Include:
+    path: str
+    span: Span
+
+
+@node
+class RegionDecl:
+    id: Name
+    display_names: tuple[str, ...]
+    span: Span
+
+
+@node
+class SourceRef:
+    text: str
+    span: Span
+
+
+@node
+class Currencies:
+    codes: tuple[Name, ...]
+    span: Span
+
+
+@node
+class PriceUnit:
+    tokens: Number | None  # None: `price per token`
+    span: Span
+
+
+@node
+class Cycle:
+    period: Name
+    zone: Name
+    span: Span
+
+
+@node
+class Rounding:
+    places: Number
+    mode: Name
+    span: Span
+
+
+@node
+class Effective:
+    start: Moment | None
+    end: Moment | None
+    span: Span
+
+
+@node
+class Group:
+    name: Name
+    members: tuple[Name, ...]
+    span: Span
+
+
+@node
+class Price:
+    currency: Name | None  # None: the book's first currency
+    amount: Number
+    span: Span
+
+
+@node
+class Rate:
+    token_type: Name
+    prices: tuple[Price, ...]  # empty when not billed
+    billed: bool
+    span: Span
+
+
+@node
+class Bounds:
+    """`lower < T <= upper`, or `lower < T` when upper is None."""
+
+    lower: Number
+    upper: Number | None
+    span: Span
+
+
+@node
+class TierRow:
+    bounds: Bounds | None  # None: one flat rate for every request size
+    rates: tuple[Rate, ...]
+    span: Span
+
+
+@node
+class RateTable:
+    places: tuple[Name, ...]  # groups or region IDs
+    effective: Effective | None
+    rows: tuple[TierRow, ...]
+    span: Span
+
+
+@node
+class Selector:
+    token_type: Name
+    span: Span
+
+
+@node
+class Model:
+    name: Name
+    title: str | None
+    selectors: tuple[Selector, ...]
+    tables: tuple[RateTable, ...]
+    span: Span
+
+
+@node
+class QuotaFree:
+    tokens: Number
+    span: Span
+
+
+@node
+class QuotaWindow:
+    length: Number
+    unit: Name
+    span: Span
+
+
+@node
+class QuotaConsume:
+    token_types: tuple[Name, ...]
+    span: Span
+
+
+@node
+class Quota:
+    name: Name
+    title: str | None
+    clauses: tuple[Union[QuotaFree, QuotaWindow, QuotaConsume], ...]
+    span: Span
+
+    def clause(self, kind: type) -> list:
+        return [c for c in self.clauses if isinstance(c, kind)]
+
+
+@node
+class Trial:
+    until: Moment
+    reason: str | None
+    span: Span
+
+
+@node
+class TokenCount:
+    token_type: Name
+    count: Number
+    span: Span
+
+
+@node
+class Example:
+    title: str
+    place: Name  # a region ID or display name
+    model: Name
+    tokens: tuple[TokenCount, ...]
+    requests: Number | None
+    at: Moment | None
+    currency: Name
+    expected: Number
+    span: Span
+
+
+BookStatement = Union[
+    SourceRef, Currencies, PriceUnit, Cycle, Rounding, Effective, RegionDecl,
+    Group, Model, Quota, Trial, Example,
+]
+
+
+@node
+class Book:
+    name: Name
+    title: str | None
+    body: tuple[BookStatement, ...]
+    span: Span
+
+    def all(self, kind: type) -> list:
+        """Every statement of one kind, in source order."""
+        return [s for s in self.body if isinstance(s, kind)]
+
+
+@node
+class RulesFile:
+    path: str
+    items: tuple[Union[Include, RegionDecl, Book], ...]
+    span: Span
+
+    def all(self, kind: type) -> list:
+        return [i for i in self.items if isinstance(i, kind)]

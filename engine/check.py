@@ -1,0 +1,456 @@
+"""Semantic checks of a parsed program.
+
+Takes a `Program` (the root file and its includes, as ASTs) and gives the list
+of `Diagnostic`s that `rulecheck` reports: missing or repeated settings,
+unknown names, tier tables with gaps or overlaps, prices that are negative or
+more precise than the book rounds to, overlapping effective dates, and so on.
+Compiling is only attempted on a program with no error diagnostics; running
+the worked examples (`check_examples`) needs the compiled book.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from typing import TYPE_CHECKING, Iterable
+
+from . import ast
+from .errors import ERROR, WARNING, Diagnostic, PricingError, did_you_mean
+from .include import Program
+from .moments import parse_moment, parse_zone
+from .source import Span
+
+if TYPE_CHECKING:
+    from .tables import PriceBook
+
+BOOK_COUNT = "R005"
+UNKNOWN_REGION = "R010"
+DUPLICATE_REGION = "R011"
+REGION_IN_TWO_GROUPS = "R012"
+UNKNOWN_PLACE = "R013"
+DUPLICATE_GROUP = "R014"
+DUPLICATE_MODEL = "R015"
+BAD_CURRENCY = "R016"
+REPEATED_SETTING = "R017"
+DUPLICATE_TOKEN_TYPE = "R019"
+TIER_GAP = "R020"
+TIER_OVERLAP = "R021"
+TIER_ORDER = "R022"
+TIER_START = "R023"
+BAD_BOUND = "R024"
+MISSING_RATE = "R025"
+NEGATIVE_PRICE = "R026"
+ZERO_PRICE = "R027"
+PRICE_PRECISION = "R028"
+MIXED_CURRENCIES = "R029"
+OVERLAPPING_DATES = "R030"
+BAD_QUOTA = "R031"
+EXAMPLE_MISMATCH = "R032"
+UNKNOWN_TOKEN_TYPE = "R033"
+BAD_SETTING = "R034"
+MISSING_SETTING = "R035"
+
+ROUNDING_MODES = ("half-up", "half-even", "half-down", "up", "down", "ceiling", "floor")
+CYCLE_PERIODS = ("hourly", "daily")
+WINDOW_UNITS = ("day", "days", "month", "months")
+_CURRENCY_CODE = re.compile(r"[A-Z]{3}$")
+
+
+def normalize_place(text: str) -> str:
+    """How region IDs and display names are matched: case and spacing do not matter."""
+    return " ".join(text.casefold().split())
+
+
+def check(program: Program) -> list[Diagnostic]:
+    """Every diagnostic about `program` that can be found without compiling it."""
+    return _Checker(program).run()
+
+
+class _Checker:
+    def __init__(self, program: Program) -> None:
+        self.program = program
+        self.found: list[Diagnostic] = list(program.diagnostics)
+        self.region_ids: dict[str, ast.RegionDecl] = {}
+        self.place_names: dict[str, str] = {}
+        self.groups: dict[str, ast.Group] = {}
+        self.currencies: list[str] = []
+        self.places = 6
+        self.zone = None
+
+    def error(self, code: str, message: str, span: Span, hint: str | None = None) -> None:
+        self.found.append(Diagnostic(code, message, span, hint, ERROR))
+
+    def warn(self, code: str, message: str, span: Span, hint: str | None = None) -> None:
+        self.found.append(Diagnostic(code, message, span, hint, WARNING))
+
+    def run(self) -> list[Diagnostic]:
+        if any(d.is_error for d in self.found) and self.program.root_file is None:
+            return self.found
+        book = self._the_book()
+        self._regions(book)
+        if book is not None:
+            self._book(book)
+        return self.found
+
+    # -- which book -------------------------------------------------------
+
+    def _the_book(self) -> ast.Book | None:
+        root = self.program.root_file
+        for rules_file in self.program.files:
+            if rules_file is root:
+                continue
+            for book in rules_file.all(ast.Book):
+                self.error(BOOK_COUNT, f"included file defines book '{book.name.text}'", book.name.span,
+                           "an included file shares regions; keep each book in a file of its own")
+        books = root.all(ast.Book) if root else []
+        if not books:
+            if root is not None:
+                self.error(BOOK_COUNT, "this file defines no book", root.span if root.span.line else Span.point(root.path, 1, 1),
+                           "add `book NAME \"Title\" { ... }`; a file of shared regions is included, not loaded")
+            return None
+        for extra in books[1:]:
+            self.error(BOOK_COUNT, f"a second book '{extra.name.text}' in one file", extra.name.span,
+                       "put each book in a file of its own")
+        return books[0]
+
+    # -- regions and groups -----------------------------------------------
+
+    def _regions(self, book: ast.Book | None) -> None:
+        declared = [r for f in self.program.files for r in f.all(ast.RegionDecl)]
+        if book is not None:
+            declared += book.all(ast.RegionDecl)
+        for region in declared:
+            self._declare_region(region)
+
+    def _declare_region(self, region: ast.RegionDecl) -> None:
+        if region.id.text in self.region_ids:
+            first = self.region_ids[region.id.text].span
+            self.error(DUPLICATE_REGION, f"region '{region.id.text}' is declared twice (first at {first})",
+                       region.id.span, "remove one declaration")
+            return
+        self.region_ids[region.id.text] = region
+        for name in (region.id.text, *region.display_names):
+            key = normalize_place(name)
+            owner = self.place_names.get(key)
+            if owner is not None and owner != region.id.text:
+                self.error(DUPLICATE_REGION, f"'{name}' already names region '{owner}'", region.span,
+                           "a display name must name one region only")
+            self.place_names.setdefault(key, region.id.text)
+
+    def _unknown_region(self, name: ast.Name, what: str) -> None:
+        self.error(UNKNOWN_REGION, f"unknown region '{name.text}' in {what}", name.span,
+                   did_you_mean(name.text, self.region_ids) or "declare it with `region ID \"Display name\"`")
+
+    def _groups(self, book: ast.Book) -> None:
+        member_of: dict[str, ast.Group] = {}
+        for group in book.all(ast.Group):
+            name = group.name.text
+            if name in self.groups:
+                self.error(DUPLICATE_GROUP, f"group '{name}' is defined twice", group.name.span, "merge the two lists")
+                continue
+            if name in self.region_ids:
+                self.error(DUPLICATE_GROUP, f"group '{name}' has the name of a region", group.name.span,
+                           "choose another group name")
+            self.groups[name] = group
+            seen: set[str] = set()
+            for member in group.members:
+                if member.text not in self.region_ids:
+                    self._unknown_region(member, f"group '{name}'")
+                    continue
+                if member.text in seen:
+                    self.error(DUPLICATE_REGION, f"region '{member.text}' is listed twice in group '{name}'",
+                               member.span, "remove the repetition")
+                    continue
+                seen.add(member.text)
+                other = member_of.get(member.text)
+                if other is not None:
+                    self.error(REGION_IN_TWO_GROUPS,
+                               f"region '{member.text}' is in group '{other.name.text}' and in group '{name}'",
+                               member.span, "a region has one price list in a book; keep it in one group")
+                else:
+                    member_of[member.text] = group
+
+    # -- settings ---------------------------------------------------------
+
+    def _single(self, book: ast.Book, kind: type, what: str, example: str | None) -> object | None:
+        found = book.all(kind)
+        for extra in found[1:]:
+            self.error(REPEATED_SETTING, f"'{what}' is set twice", extra.span, f"keep one (first at {found[0].span})")
+        if not found and example is not None:
+            self.error(MISSING_SETTING, f"book '{book.name.text}' has no '{what}' setting",
+                       book.name.span, f"add `{example}`")
+        return found[0] if found else None
+
+    def _book(self, book: ast.Book) -> None:
+        self._settings(book)
+        self._groups(book)
+        models: dict[str, ast.Model] = {}
+        for model in book.all(ast.Model):
+            if model.name.text in models:
+                self.error(DUPLICATE_MODEL, f"model '{model.name.text}' is defined twice", model.name.span,
+                           f"merge it with the one at {models[model.name.text].span}")
+                continue
+            models[model.name.text] = model
+            self._model(model)
+        if not models:
+            self.error(MISSING_SETTING, f"book '{book.name.text}' prices no model", book.name.span,
+                       "add `model NAME { ... }`")
+        token_types = {r.token_type.text for m in models.values() for t in m.tables for row in t.rows for r in row.rates}
+        quota = self._single(book, ast.Quota, "quota", None)
+        if quota is not None:
+            self._quota(quota, token_types)
+        trial = self._single(book, ast.Trial, "trial", None)
+        if trial is not None:
+            self._moment(trial.until)
+
+    def _settings(self, book: ast.Book) -> None:
+        self._single(book, ast.SourceRef, "source", None)
+        currencies = self._single(book, ast.Currencies, "currency", "currency USD")
+        if currencies is not None:
+            for code in currencies.codes:
+                if not _CURRENCY_CODE.match(code.text):
+                    self.error(BAD_CURRENCY, f"'{code.text}' is not a currency code", code.span,
+                               "use a three-letter ISO 4217 code such as USD or CNY")
+                elif code.text in self.currencies:
+                    self.error(BAD_CURRENCY, f"currency '{code.text}' is listed twice", code.span, "remove one")
+                else:
+                    self.currencies.append(code.text)
+        unit = self._single(book, ast.PriceUnit, "price per", "price per 1K tokens")
+        if unit is not None and unit.tokens is not None:
+            size = unit.tokens.value
+            if size <= 0 or size != size.to_integral_value() or set(str(int(size))[1:]) - {"0"} or str(int(size))[0] != "1":
+                self.error(BAD_SETTING, f"price unit '{unit.tokens.text}' is not a power of ten", unit.tokens.span,
+                           "write `price per token`, `price per 1K tokens` or `price per 1M tokens`")
+        cycle = self._single(book, ast.Cycle, "cycle", "cycle hourly in UTC+8")
+        if cycle is not None:
+            if cycle.period.text not in CYCLE_PERIODS:
+                self.error(BAD_SETTING, f"unknown billing cycle '{cycle.period.text}'", cycle.period.span,
+                           did_you_mean(cycle.period.text, CYCLE_PERIODS) or "use hourly or daily")
+            try:
+                self.zone = parse_zone(cycle.zone.text)
+            except ValueError as error:
+                self.error(BAD_SETTING, str(error), cycle.zone.span)
+        rounding = self._single(book, ast.Rounding, "round", "round 6 half-up")
+        if rounding is not None:
+            places = rounding.places.value
+            if places != places.to_integral_value() or not 0 <= places <= 18:
+                self.error(BAD_SETTING, f"cannot round to '{rounding.places.text}' decimals", rounding.places.span,
+                           "write a whole number of decimals from 0 to 18")
+            else:
+                self.places = int(places)
+            if rounding.mode.text not in ROUNDING_MODES:
+                self.error(BAD_SETTING, f"unknown rounding mode '{rounding.mode.text}'", rounding.mode.span,
+                           did_you_mean(rounding.mode.text, ROUNDING_MODES) or "use " + ", ".join(ROUNDING_MODES))
+        effective = self._single(book, ast.Effective, "effective", None)
+        if effective is not None:
+            self._range(effective)
+
+    def _moment(self, moment: ast.Moment):
+        try:
+            return parse_moment(moment.text, self.zone or parse_zone("UTC"))
+        except ValueError:
+            self.error(BAD_SETTING, f"'{moment.text}' is not a valid date or time", moment.span,
+                       "write 2026-04-08 or 2026-04-08T00:00+08:00")
+            return None
+
+    def _range(self, effective: ast.Effective):
+        start = self._moment(effective.start) if effective.start else None
+        end = self._moment(effective.end) if effective.end else None
+        if effective.start is None and effective.end is None:
+            self.error(BAD_SETTING, "'effective' needs 'from', 'until' or both", effective.span,
+                       "write `effective from 2026-04-08` or `effective until 2026-12-31`")
+        if start and end and start >= end:
+            self.error(BAD_SETTING, "this date range ends before it starts", effective.span,
+                       "the 'until' date must be later than the 'from' date")
+        return start, end
+
+    # -- models -----------------------------------------------------------
+
+    def _model(self, model: ast.Model) -> None:
+        token_types = {r.token_type.text for t in model.tables for row in t.rows for r in row.rates}
+        for extra in model.selectors[1:]:
+            self.error(REPEATED_SETTING, f"model '{model.name.text}' says twice what chooses its tier", extra.span,
+                       "keep one `tier by ... tokens per request`")
+        has_tiers = any(row.bounds is not None for t in model.tables for row in t.rows)
+        if model.selectors:
+            selector = model.selectors[0].token_type
+            if token_types and selector.text not in token_types:
+                self.error(UNKNOWN_TOKEN_TYPE, f"model '{model.name.text}' prices no '{selector.text}' tokens",
+                           selector.span, did_you_mean(selector.text, token_types))
+        elif has_tiers:
+            self.error(MISSING_SETTING, f"model '{model.name.text}' has tiers but does not say what chooses one",
+                       model.name.span, "add `tier by input tokens per request`")
+        if not model.tables:
+            self.error(MISSING_SETTING, f"model '{model.name.text}' has no rate table", model.name.span,
+                       "add `GROUP { input 0.1 output 0.2 }`")
+        covered: dict[str, list[tuple[ast.RateTable, object, object]]] = defaultdict(list)
+        for table in model.tables:
+            start, end = self._range(table.effective) if table.effective else (None, None)
+            for region in self._table_regions(table):
+                for other, other_start, other_end in covered[region]:
+                    if _overlaps(start, end, other_start, other_end):
+                        self.error(OVERLAPPING_DATES,
+                                   f"region '{region}' of model '{model.name.text}' has two rate tables in force "
+                                   f"at once (the other at {other.span})", table.span,
+                                   "give the tables effective date ranges that do not overlap")
+                        break
+                covered[region].append((table, start, end))
+            self._rows(model, table, token_types)
+
+    def _table_regions(self, table: ast.RateTable) -> list[str]:
+        regions = []
+        for place in table.places:
+            if place.text in self.groups:
+                regions += [m.text for m in self.groups[place.text].members if m.text in self.region_ids]
+            elif place.text in self.region_ids:
+                regions.append(place.text)
+            else:
+                self.error(UNKNOWN_PLACE, f"'{place.text}' is neither a group nor a region", place.span,
+                           did_you_mean(place.text, [*self.groups, *self.region_ids]))
+        return regions
+
+    def _rows(self, model: ast.Model, table: ast.RateTable, token_types: set[str]) -> None:
+        previous: ast.Bounds | None = None
+        for index, row in enumerate(table.rows):
+            if row.bounds is not None:
+                self._bounds(row.bounds, previous, index)
+                previous = row.bounds
+            self._rates(model, row, token_types)
+
+    def _bounds(self, bounds: ast.Bounds, previous: ast.Bounds | None, index: int) -> None:
+        for number in (bounds.lower, bounds.upper):
+            if number is not None and number.value != number.value.to_integral_value():
+                self.error(BAD_BOUND, f"tier bound '{number.text}' is not a whole number of tokens", number.span,
+                           "tokens are counted in whole numbers")
+        if bounds.upper is not None and bounds.upper.value <= bounds.lower.value:
+            self.error(BAD_BOUND, f"this tier is empty: {bounds.lower.text} is not below {bounds.upper.text}",
+                       bounds.span, "the upper bound must be greater than the lower one")
+            return
+        if previous is None:
+            if bounds.lower.value != 0:
+                self.error(TIER_START, f"the first tier starts at {bounds.lower.text}, not 0", bounds.lower.span,
+                           "requests of 1 to " + bounds.lower.text + " tokens would have no price; start at `0 < T`")
+            return
+        if previous.upper is None:
+            self.error(TIER_ORDER, "a tier follows an open-ended tier", bounds.span,
+                       "the tier with no upper bound (`N < T`) must come last")
+            return
+        prev_upper = previous.upper.value
+        if bounds.lower.value < prev_upper:
+            if bounds.lower.value < previous.lower.value:
+                self.error(TIER_ORDER, "tiers are out of order", bounds.span,
+                           "list tiers from the smallest request size to the largest")
+            else:
+                self.error(TIER_OVERLAP, f"this tier overlaps the previous one ({bounds.lower.text} < "
+                           f"{previous.upper.text})", bounds.span,
+                           f"start this tier at `{previous.upper.text} < T`")
+        elif bounds.lower.value > prev_upper:
+            self.error(TIER_GAP, f"requests of {previous.upper.text} to {bounds.lower.text} tokens fall between tiers",
+                       bounds.span, f"start this tier at `{previous.upper.text} < T`")
+
+    def _rates(self, model: ast.Model, row: ast.TierRow, token_types: set[str]) -> None:
+        seen: dict[str, ast.Rate] = {}
+        currency_sets: dict[str, frozenset[str]] = {}
+        for rate in row.rates:
+            name = rate.token_type.text
+            if name in seen:
+                self.error(DUPLICATE_TOKEN_TYPE, f"'{name}' is priced twice in this tier", rate.token_type.span,
+                           "remove one of the two rates")
+                continue
+            seen[name] = rate
+            if rate.billed:
+                currency_sets[name] = self._prices(rate)
+        for missing in sorted(token_types - set(seen)):
+            self.error(MISSING_RATE, f"this tier of model '{model.name.text}' has no rate for '{missing}' tokens",
+                       row.span, f"add `{missing} PRICE`, or `{missing} not billed` if it is free")
+        if len(set(currency_sets.values())) > 1:
+            described = ", ".join(f"{k} in {'/'.join(sorted(v))}" for k, v in currency_sets.items())
+            self.error(MIXED_CURRENCIES, f"the token types of this tier are priced in different currencies "
+                       f"({described})", row.span, "price every billed token type in the same currencies")
+
+    def _prices(self, rate: ast.Rate) -> frozenset[str]:
+        currencies: set[str] = set()
+        default = self.currencies[0] if self.currencies else None
+        for price in rate.prices:
+            code = price.currency.text if price.currency else default
+            where = price.currency.span if price.currency else price.span
+            if price.currency is not None and code not in self.currencies:
+                self.error(BAD_CURRENCY, f"currency '{code}' is not declared by the book", where,
+                           did_you_mean(code, self.currencies) or f"add it to `currency {', '.join(self.currencies + [code])}`")
+            if code in currencies:
+                self.error(BAD_CURRENCY, f"'{rate.token_type.text}' has two {code} prices", where, "keep one")
+            currencies.add(code)
+            self._price_value(rate, price)
+        return frozenset(c for c in currencies if c)
+
+    def _price_value(self, rate: ast.Rate, price: ast.Price) -> None:
+        value = price.amount.value
+        if value < 0:
+            self.error(NEGATIVE_PRICE, f"negative price {price.amount.text}", price.amount.span,
+                       "prices are zero or more; a discount is a separate rule")
+        elif value == 0:
+            self.warn(ZERO_PRICE, f"'{rate.token_type.text}' is priced at zero", price.amount.span,
+                      f"if it is free on purpose, write `{rate.token_type.text} not billed`")
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > self.places:
+            self.warn(PRICE_PRECISION, f"price {price.amount.text} has more decimals than the book rounds to "
+                      f"({self.places})", price.amount.span, "check the price, or round the book to more decimals")
+
+    # -- quota ------------------------------------------------------------
+
+    def _quota(self, quota: ast.Quota, token_types: set[str]) -> None:
+        free = quota.clause(ast.QuotaFree)
+        if not free:
+            self.error(MISSING_SETTING, f"quota '{quota.name.text}' does not say how much is free", quota.name.span,
+                       "add `free 1M tokens per account`")
+        for clause in free:
+            if clause.tokens.value <= 0 or clause.tokens.value != clause.tokens.value.to_integral_value():
+                self.error(BAD_QUOTA, f"a quota of {clause.tokens.text} tokens", clause.tokens.span,
+                           "a free quota is a positive whole number of tokens")
+        for clause in quota.clause(ast.QuotaWindow):
+            if clause.unit.text not in WINDOW_UNITS:
+                self.error(BAD_QUOTA, f"unknown time unit '{clause.unit.text}'", clause.unit.span,
+                           did_you_mean(clause.unit.text, WINDOW_UNITS) or "use days or months")
+            if clause.length.value <= 0 or clause.length.value != clause.length.value.to_integral_value():
+                self.error(BAD_QUOTA, f"a quota window of {clause.length.text}", clause.length.span,
+                           "the window is a positive whole number of days or months")
+        for clause in quota.clause(ast.QuotaConsume):
+            for name in clause.token_types:
+                if name.text not in token_types:
+                    self.error(UNKNOWN_TOKEN_TYPE, f"quota consumes '{name.text}' tokens, which no model prices",
+                               name.span, did_you_mean(name.text, token_types))
+        if not quota.clause(ast.QuotaConsume):
+            self.error(MISSING_SETTING, f"quota '{quota.name.text}' does not say which tokens it covers",
+                       quota.name.span, "add `consume input, output`")
+
+
+def _overlaps(start_a, end_a, start_b, end_b) -> bool:
+    """Do two half-open ranges [start, end) overlap? None means unbounded."""
+    a_before_b = end_a is not None and start_b is not None and end_a <= start_b
+    b_before_a = end_b is not None and start_a is not None and end_b <= start_a
+    return not (a_before_b or b_before_a)
+
+
+def check_examples(book: PriceBook) -> list[Diagnostic]:
+    """Run every worked example of a compiled book; a wrong amount is an error."""
+    found = []
+    for example in book.examples:
+        found.extend(_run_example(book, example))
+    return found
+
+
+def _run_example(book: PriceBook, example) -> Iterable[Diagnostic]:
+    try:
+        quote = book.quote(region=example.place, model=example.model, tokens=dict(example.tokens),
+                           requests=example.requests, currency=example.currency, at=example.at)
+    except PricingError as error:
+        yield Diagnostic(EXAMPLE_MISMATCH, f"example '{example.title}' cannot be priced: {error.message}",
+                         example.span, error.hint)
+        return
+    if quote.total_rounded != example.expected:
+        breakdown = " + ".join(f"{line.token_type} {line.tokens} x {line.unit_price}/{book.unit_label} = {line.amount}"
+                               for line in quote.lines)
+        yield Diagnostic(EXAMPLE_MISMATCH,
+                         f"example '{example.title}' expects {example.currency} {example.expected_text} "
+                         f"but the book gives {quote.currency} {quote.total_rounded} (exact {quote.total})",
+                         example.span, f"tier {quote.tier.label}: {breakdown}")

@@ -1,0 +1,1 @@
+"""The command-line front ends: `rulecheck` (validate) and `ratecard` (quote, bill)."""

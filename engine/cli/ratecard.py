@@ -1,0 +1,131 @@
+"""`ratecard`: quote requests and bill usage from the command line.
+
+Takes command-line arguments and gives a quote or a bill on stdout. Exit codes:
+0 done, 1 the request or some records could not be priced (stderr says why),
+2 a usage error or an invalid rules file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Sequence
+
+from ..errors import PricingError, RatecardError, RulesError
+from ..loader import load, shipped_books
+from ..quote import Quote
+from ..tables import PriceBook
+from ..money import plain, round_amount
+from .render import diagnostic_text
+
+EXIT_OK, EXIT_UNPRICED, EXIT_USAGE = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except RulesError as error:
+        for diagnostic in error.diagnostics:
+            print(diagnostic_text(diagnostic, error.sources), file=sys.stderr)
+        return EXIT_USAGE
+    except PricingError as error:
+        _fail(error)
+        return EXIT_UNPRICED
+    except RatecardError as error:
+        _fail(error)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("ratecard: interrupted", file=sys.stderr)
+        return 130
+
+
+def _fail(error: RatecardError) -> None:
+    print(f"ratecard: error[{error.code}]: {error.message}", file=sys.stderr)
+    if error.hint:
+        print(f"  help: {error.hint}", file=sys.stderr)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ratecard", description="Quote requests and bill usage with a ratecard price book.",
+        epilog="Shipped books: " + ", ".join(shipped_books()))
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    quote = commands.add_parser("quote", help="price one request (or N identical ones)",
+                                description="Price one request, or --requests identical ones.")
+    quote.add_argument("book", metavar="BOOK", help="a .rules file or the name of a shipped book")
+    quote.add_argument("--region", required=True, help="region ID or display name, e.g. us-east-1 or 'US (Virginia)'")
+    quote.add_argument("--model", required=True)
+    quote.add_argument("--input", type=_count, default=0, metavar="N", help="input tokens per request")
+    quote.add_argument("--output", type=_count, default=0, metavar="N", help="output tokens per request")
+    quote.add_argument("--tokens", action="append", default=[], type=_typed_count, metavar="TYPE=N",
+                       help="tokens of another type per request, e.g. cached_input=100 (repeatable)")
+    quote.add_argument("--requests", type=_count, default=1, metavar="K", help="identical requests (default 1)")
+    quote.add_argument("--currency", help="currency of the quote (default: the book's first)")
+    quote.add_argument("--at", metavar="TIME", help="when the request is made (ISO 8601; default now)")
+    quote.add_argument("--format", choices=("text", "json"), default="text")
+    quote.set_defaults(run=_quote)
+    return parser
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative")
+    return value
+
+
+def _typed_count(text: str) -> tuple[str, int]:
+    name, sep, count = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"'{text}' is not TYPE=N")
+    return name.strip(), _count(count)
+
+
+def _quote(args: argparse.Namespace) -> int:
+    book = load(args.book)
+    tokens = {"input": args.input, "output": args.output}
+    tokens.update(dict(args.tokens))
+    quote = book.quote(region=args.region, model=args.model, tokens=tokens, requests=args.requests,
+                       currency=args.currency, at=args.at)
+    if args.format == "json":
+        print(json.dumps(quote.as_dict(), indent=2))
+    else:
+        print(quote_text(book, quote))
+    return EXIT_OK
+
+
+def quote_text(book: PriceBook, quote: Quote) -> str:
+    region = book.regions[quote.region]
+    header = (f"{book.title} ({book.name})\n"
+              f"{quote.model} in {region.id} ({region.name}), tier {quote.tier.index}: {quote.tier.label}"
+              + (f", {quote.requests} requests" if quote.requests != 1 else ""))
+    rows = []
+    for line in quote.lines:
+        price = "not billed" if not line.billed else f"{quote.currency} {line.unit_price} / {quote.pricing_unit}"
+        rows.append((line.token_type, f"{line.tokens:,} tokens", price, _rounded(book, line.amount), plain(line.amount)))
+    rows.append(("list price", "", "", _rounded(book, quote.list_total), plain(quote.list_total)))
+    for credit in quote.credits:
+        rows.append((f"{credit.kind} credit", "", "", _rounded(book, credit.amount), plain(credit.amount)))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = [header]
+    for name, tokens, price, rounded, exact in rows:
+        lines.append(f"  {name:<{widths[0]}}  {tokens:>{widths[1]}}  {price:<{widths[2]}}  "
+                     f"{quote.currency} {rounded:>{widths[3]}}   (exact {exact})")
+    lines.append(f"Total: {quote.currency} {quote.total_rounded}   (exact {plain(quote.total)})")
+    lines += [f"  {credit.kind}: {credit.reason}" for credit in quote.credits]
+    return "\n".join(lines)
+
+
+def _rounded(book: PriceBook, amount) -> str:
+    return str(round_amount(amount, book.quantum, book.round_mode))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

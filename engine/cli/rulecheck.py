@@ -1,0 +1,86 @@
+"""`rulecheck`: validate price books before they bill anyone.
+
+Takes `.rules` files or directories (default `rules/`), parses and checks every
+book and runs its worked examples, and gives diagnostics on stdout in text,
+JSON or GitHub-annotation form. Exit codes: 0 clean, 1 findings (warnings only
+with `--strict`), 2 a usage error or unreadable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from ..errors import Diagnostic
+from ..include import read_program
+from ..loader import Analysis, analyze_program
+from ..source import Span
+from .render import diagnostic_dict, diagnostic_github, diagnostic_text
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+INCLUDE_ONLY_MARKER = "book "
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="rulecheck", description="Validate ratecard price books.")
+    parser.add_argument("paths", nargs="*", default=["rules"], metavar="PATH",
+                        help=".rules files or directories (default: rules/)")
+    parser.add_argument("--strict", action="store_true", help="warnings fail too")
+    parser.add_argument("--format", choices=("text", "json", "github"), default="text")
+    args = parser.parse_args(argv)
+
+    files, missing = _collect(args.paths)
+    analyses = [analyze_program(read_program(path)) for path in files if _is_book_file(path)]
+    diagnostics = [d for a in analyses for d in a.diagnostics] + missing
+    errors = sum(d.is_error for d in diagnostics)
+    warnings = len(diagnostics) - errors
+    _report(args.format, analyses, diagnostics, len(analyses))
+    summary = f"rulecheck: {len(analyses)} book(s) checked, {errors} error(s), {warnings} warning(s)"
+    print(summary, file=sys.stderr if args.format == "json" else sys.stdout)
+    if missing or any(d.code == "R002" and d.span.line == 0 for d in diagnostics):
+        return EXIT_USAGE
+    if errors or (args.strict and warnings):
+        return EXIT_FINDINGS
+    return EXIT_CLEAN
+
+
+def _collect(paths: Sequence[str]) -> tuple[list[Path], list[Diagnostic]]:
+    files, missing = [], []
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            files += sorted(path.rglob("*.rules"))
+        elif path.exists():
+            files.append(path)
+        else:
+            missing.append(Diagnostic("R002", f"no such file or directory: {name}", Span.whole(name),
+                                      "pass a .rules file or a directory of them"))
+    return files, missing
+
+
+def _is_book_file(path: Path) -> bool:
+    """Files that only declare shared regions are checked through the books that include them."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return True  # let the reader report it
+    return INCLUDE_ONLY_MARKER in text or "region " not in text
+
+
+def _report(form: str, analyses: list[Analysis], diagnostics: list[Diagnostic], books: int) -> None:
+    sources = {path: source for a in analyses for path, source in a.program.sources.items()}
+    if form == "json":
+        print(json.dumps({"books": books, "diagnostics": [diagnostic_dict(d) for d in diagnostics]}, indent=2))
+    elif form == "github":
+        for diagnostic in diagnostics:
+            print(diagnostic_github(diagnostic))
+    else:
+        for diagnostic in diagnostics:
+            print(diagnostic_text(diagnostic, sources))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,187 @@
+"""AST to compiled price book.
+
+Takes a `Program` that `check` found free of errors and gives an immutable
+`PriceBook` (`tables.py`): regions and display names folded into one lookup
+dict, groups expanded to regions, each model's tiers turned into bisectable
+tables per region, prices divided down to exact per-token `Decimal`s, and all
+dates resolved to aware datetimes in the book's zone.
+"""
+
+from __future__ import annotations
+
+import decimal
+from decimal import Decimal
+
+from . import ast
+from .check import normalize_place
+from .include import Program
+from .moments import parse_moment, parse_zone
+from .tables import (Example, Offer, PriceBook, Quota, Region, Tier, TierTable, Trial, UnitPrice,
+                     readonly)
+
+ROUNDING = {
+    "half-up": decimal.ROUND_HALF_UP,
+    "half-even": decimal.ROUND_HALF_EVEN,
+    "half-down": decimal.ROUND_HALF_DOWN,
+    "up": decimal.ROUND_UP,
+    "down": decimal.ROUND_DOWN,
+    "ceiling": decimal.ROUND_CEILING,
+    "floor": decimal.ROUND_FLOOR,
+}
+
+
+def compile_program(program: Program) -> PriceBook:
+    """The price book of a checked program."""
+    return _Compiler(program).book()
+
+
+class _Compiler:
+    def __init__(self, program: Program) -> None:
+        self.program = program
+        self.ast_book: ast.Book = program.root_file.all(ast.Book)[0]
+        cycle = self.ast_book.all(ast.Cycle)[0]
+        self.zone = parse_zone(cycle.zone.text)
+        self.cycle = cycle.period.text
+        self.currencies = tuple(c.text for c in self.ast_book.all(ast.Currencies)[0].codes)
+        unit = self.ast_book.all(ast.PriceUnit)[0].tokens
+        self.unit_tokens = 1 if unit is None else int(unit.value)
+        self.unit_exponent = len(str(self.unit_tokens)) - 1
+
+    def moment(self, node: ast.Moment | None):
+        return None if node is None else parse_moment(node.text, self.zone)
+
+    def book(self) -> PriceBook:
+        book = self.ast_book
+        rounding = book.all(ast.Rounding)[0]
+        places = int(rounding.places.value)
+        effective = book.all(ast.Effective)
+        regions = self.regions()
+        groups = {g.name.text: tuple(m.text for m in g.members) for g in book.all(ast.Group)}
+        models, offers = {}, {}
+        for model in book.all(ast.Model):
+            models[model.name.text] = self.token_types(model)
+            for region_id, offer in self.offers(model, regions, groups).items():
+                offers[(model.name.text, region_id)] = offer
+        sources = book.all(ast.SourceRef)
+        return PriceBook(
+            name=book.name.text,
+            title=book.title or book.name.text,
+            source=sources[0].text if sources else None,
+            path=self.program.root,
+            currencies=self.currencies,
+            unit_tokens=self.unit_tokens,
+            zone=self.zone,
+            cycle=self.cycle,
+            round_places=places,
+            round_mode=ROUNDING[rounding.mode.text],
+            quantum=Decimal(1).scaleb(-places),
+            start=self.moment(effective[0].start) if effective else None,
+            end=self.moment(effective[0].end) if effective else None,
+            regions=readonly(regions),
+            place_lookup=readonly(self.place_lookup(regions)),
+            groups=readonly(groups),
+            models=readonly(models),
+            offers=readonly(offers),
+            quota=self.quota(),
+            trial=self.trial(),
+            examples=tuple(self.example(e) for e in book.all(ast.Example)),
+        )
+
+    def regions(self) -> dict[str, Region]:
+        declared = [r for f in self.program.files for r in f.all(ast.RegionDecl)]
+        declared += self.ast_book.all(ast.RegionDecl)
+        return {r.id.text: Region(r.id.text, r.display_names) for r in declared}
+
+    @staticmethod
+    def place_lookup(regions: dict[str, Region]) -> dict[str, str]:
+        lookup = {}
+        for region in regions.values():
+            for name in (region.id, *region.display_names):
+                lookup[name] = region.id
+                lookup[normalize_place(name)] = region.id
+        return lookup
+
+    @staticmethod
+    def token_types(model: ast.Model) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for table in model.tables:
+            for row in table.rows:
+                for rate in row.rates:
+                    seen.setdefault(rate.token_type.text)
+        return tuple(seen)
+
+    def offers(self, model: ast.Model, regions: dict[str, Region], groups: dict) -> dict[str, Offer]:
+        selector = model.selectors[0].token_type.text if model.selectors else "input"
+        by_region: dict[str, list[TierTable]] = {}
+        for table in model.tables:
+            compiled = self.tier_table(table)
+            for place in table.places:
+                for region_id in groups.get(place.text, (place.text,)):
+                    by_region.setdefault(region_id, []).append(compiled)
+        offers = {}
+        for region_id, tables in by_region.items():
+            tables.sort(key=lambda t: (t.start is not None, t.start))
+            dated = len(tables) > 1 or tables[0].start is not None or tables[0].end is not None
+            offers[region_id] = Offer(model.name.text, regions[region_id], selector, tuple(tables), dated)
+        return offers
+
+    def tier_table(self, table: ast.RateTable) -> TierTable:
+        tiers = tuple(self.tier(index, row) for index, row in enumerate(table.rows, start=1))
+        uppers = tuple(t.upper for t in tiers if t.upper is not None)
+        start, end = (self.moment(table.effective.start), self.moment(table.effective.end)) \
+            if table.effective else (None, None)
+        return TierTable(start, end, uppers, tiers, table.span)
+
+    def tier(self, index: int, row: ast.TierRow) -> Tier:
+        prices: dict[str, dict[str, UnitPrice]] = {}
+        for rate in row.rates:
+            for price in rate.prices:
+                currency = price.currency.text if price.currency else self.currencies[0]
+                per_unit = price.amount.value
+                per_token = per_unit.scaleb(-self.unit_exponent, decimal.Context(prec=100))
+                prices.setdefault(currency, {})[rate.token_type.text] = UnitPrice(per_unit, per_token)
+        not_billed = frozenset(r.token_type.text for r in row.rates if not r.billed)
+        token_types = tuple(r.token_type.text for r in row.rates)
+        bounds = row.bounds
+        if bounds is None:
+            lower, upper, label = 0, None, "all"
+        else:
+            lower = int(bounds.lower.value)
+            upper = None if bounds.upper is None else int(bounds.upper.value)
+            label = f"{bounds.lower.text} < T" + ("" if bounds.upper is None else f" <= {bounds.upper.text}")
+        return Tier(index, lower, upper, label, readonly({c: readonly(p) for c, p in prices.items()}),
+                    not_billed, token_types, row.span)
+
+    def quota(self) -> Quota | None:
+        quotas = self.ast_book.all(ast.Quota)
+        if not quotas:
+            return None
+        quota = quotas[0]
+        windows = quota.clause(ast.QuotaWindow)
+        length, unit = (int(windows[0].length.value), windows[0].unit.text) if windows else (1, "months")
+        unit = unit if unit.endswith("s") else unit + "s"
+        consumes = tuple(n.text for c in quota.clause(ast.QuotaConsume) for n in c.token_types)
+        return Quota(quota.name.text, quota.title or quota.name.text,
+                     int(quota.clause(ast.QuotaFree)[0].tokens.value), length, unit, consumes, quota.span)
+
+    def trial(self) -> Trial | None:
+        trials = self.ast_book.all(ast.Trial)
+        if not trials:
+            return None
+        trial = trials[0]
+        until = self.moment(trial.until)
+        return Trial(until, trial.reason or f"free trial until {until.isoformat()}", trial.span)
+
+    def example(self, example: ast.Example) -> Example:
+        return Example(
+            title=example.title,
+            place=example.place.text,
+            model=example.model.text,
+            tokens=tuple((t.token_type.text, int(t.count.value)) for t in example.tokens),
+            requests=int(example.requests.value) if example.requests else 1,
+            at=self.moment(example.at),
+            currency=example.currency.text,
+            expected=example.expected.value,
+            expected_text=example.expected.text,
+            span=example.span,
+        )

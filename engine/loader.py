@@ -1,0 +1,97 @@
+"""The whole front end in one call.
+
+Takes a path, the name of a shipped book, or rules text, and gives a compiled
+`PriceBook` (or raises `RulesError` carrying every diagnostic). `analyze` is
+the same pipeline for `rulecheck`: it never raises, it returns the book (when
+there is one) with all diagnostics, worked examples included.
+
+    read (include.py) -> check (check.py) -> compile (compile.py) -> run examples
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import attrs
+
+from .check import check, check_examples
+from .compile import compile_program
+from .errors import Diagnostic, RulesError
+from .include import Program, read_program, read_text_program
+from .resources import rules_dir
+from .source import Span
+from .tables import PriceBook
+
+UNKNOWN_BOOK = "R006"
+
+
+@attrs.frozen(slots=True)
+class Analysis:
+    program: Program
+    book: PriceBook | None
+    diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.is_error]
+
+
+def shipped_books() -> list[str]:
+    """Names of the price books that ship with ratecard."""
+    return sorted(p.stem for p in rules_dir().glob("*.rules") if "book " in p.read_text(encoding="utf-8"))
+
+
+def resolve_book_path(path_or_name: str | Path) -> Path:
+    """A path as given, or the shipped book of that name."""
+    path = Path(path_or_name)
+    if path.exists() or path.suffix == ".rules" or len(path.parts) > 1:
+        return path
+    shipped = rules_dir() / f"{path_or_name}.rules"
+    return shipped if shipped.is_file() else path
+
+
+def analyze_program(program: Program, run_examples: bool = True) -> Analysis:
+    diagnostics = check(program)
+    if any(d.is_error for d in diagnostics):
+        return Analysis(program, None, tuple(diagnostics))
+    book = compile_program(program)
+    if run_examples:
+        diagnostics += check_examples(book)
+    return Analysis(program, book, tuple(diagnostics))
+
+
+def analyze(path_or_name: str | Path, allow_outside_root: bool = False) -> Analysis:
+    path = resolve_book_path(path_or_name)
+    if not path.exists():
+        hint = "shipped books: " + ", ".join(shipped_books())
+        diagnostic = Diagnostic(UNKNOWN_BOOK, f"no rules file or shipped book named '{path_or_name}'",
+                                Span.whole(str(path_or_name)), hint)
+        return Analysis(Program(str(path), (), {}, ()), None, (diagnostic,))
+    return analyze_program(read_program(path, allow_outside_root))
+
+
+def _book_or_raise(analysis: Analysis) -> PriceBook:
+    if analysis.book is None or analysis.errors:
+        raise RulesError(analysis.diagnostics, analysis.program.sources)
+    return analysis.book
+
+
+def load(path_or_name: str | Path, allow_outside_root: bool = False) -> PriceBook:
+    """Load a `.rules` file, or a shipped book by name (`"emr-starrocks-ai-function"`).
+
+    Worked examples are not run here (`rulecheck` runs them); any error
+    diagnostic raises `RulesError`.
+    """
+    path = resolve_book_path(path_or_name)
+    if not path.exists():
+        analysis = analyze(path_or_name)
+    else:
+        analysis = analyze_program(read_program(path, allow_outside_root), run_examples=False)
+    return _book_or_raise(analysis)
+
+
+def loads(text: str, name: str = "<string>", base_dir: str | Path | None = None,
+          allow_outside_root: bool = False) -> PriceBook:
+    """Compile rules given as text; includes resolve against `base_dir` (default: cwd), then the shipped rules."""
+    program = read_text_program(text, name, base_dir, allow_outside_root)
+    return _book_or_raise(analyze_program(program, run_examples=False))

@@ -1,0 +1,60 @@
+"""Dates, times and fixed-offset zones.
+
+Takes the text of a zone (`UTC+8`, `UTC-05:30`, `UTC`) or of a moment (`2026-04-08`,
+`2026-04-08T00:00+08:00`, `...Z`) and gives a `timezone` or an aware `datetime`.
+A moment written without an offset is read in the zone it is given (the book's
+billing zone), so `trial until 2026-04-08` means midnight UTC+8 in a UTC+8 book.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone, tzinfo
+
+_ZONE = re.compile(r"UTC(?:([+-])([0-9]{1,2})(?::([0-9]{2}))?)?$")
+
+
+def parse_zone(text: str) -> timezone:
+    """`UTC+8` -> timezone(+8h). Raises ValueError with a readable message."""
+    match = _ZONE.match(text.strip())
+    if not match:
+        raise ValueError(f"'{text}' is not a zone; write UTC, UTC+8 or UTC-05:30")
+    sign, hours, minutes = match.groups()
+    if sign is None:
+        return timezone.utc
+    offset = timedelta(hours=int(hours), minutes=int(minutes or 0))
+    if offset > timedelta(hours=14):
+        raise ValueError(f"'{text}' is more than 14 hours from UTC")
+    return timezone(-offset if sign == "-" else offset)
+
+
+def parse_moment(text: str, zone: tzinfo) -> datetime:
+    """An aware datetime; a date means its midnight in `zone`, a naive time is read in `zone`."""
+    text = text.strip()
+    if len(text) == 10:
+        day = date.fromisoformat(text)
+        return datetime(day.year, day.month, day.day, tzinfo=zone)
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
+
+
+def format_zone(zone: tzinfo) -> str:
+    offset = zone.utcoffset(None) or timedelta(0)
+    if not offset:
+        return "UTC"
+    sign = "-" if offset < timedelta(0) else "+"
+    minutes = abs(int(offset.total_seconds())) // 60
+    hours, minutes = divmod(minutes, 60)
+    return f"UTC{sign}{hours}" + (f":{minutes:02d}" if minutes else "")
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """The same wall-clock time `months` later, clamped to the month's last day."""
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    for day in range(moment.day, 27, -1):
+        try:
+            return moment.replace(year=year, month=month, day=day)
+        except ValueError:
+            continue
+    return moment.replace(year=year, month=month, day=min(moment.day, 28))

@@ -1,0 +1,26 @@
+"""Exact money.
+
+Gives the decimal contexts every amount is computed in (`EXACT` traps any
+inexact result, so nothing is ever rounded by accident), `round_amount` for the
+one place rounding is wanted, and `plain`, the one way amounts become text
+(`0.0003888`, never `3.888E-4`, never a float).
+"""
+
+from __future__ import annotations
+
+import decimal
+from decimal import Decimal
+
+ZERO = Decimal(0)
+EXACT = decimal.Context(prec=60, traps=[decimal.Inexact, decimal.InvalidOperation, decimal.Overflow])
+ROUNDING = decimal.Context(prec=60, traps=[decimal.InvalidOperation, decimal.Overflow])
+
+
+def round_amount(amount: Decimal, quantum: Decimal, mode: str) -> Decimal:
+    return amount.quantize(quantum, mode, ROUNDING)
+
+
+def plain(amount: Decimal) -> str:
+    """An exact amount as text, without exponent or trailing zeros."""
+    text = format(amount.normalize(ROUNDING), "f")
+    return "0" if text in ("0", "-0") else text

@@ -1,0 +1,180 @@
+"""The compiled price book: immutable lookup tables.
+
+`compile.py` gives a `PriceBook`; `quote.py` and `billing.py` read it. Nothing
+here walks the AST: a quote is a dict lookup for the region, one for the model,
+and a bisect over a table's tier upper bounds. Every table is a frozen, slotted
+attrs class; mappings are read-only proxies.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any, Iterable, Mapping
+
+import attrs
+
+from .source import Span
+
+frozen = attrs.frozen(slots=True)
+
+
+@frozen
+class Region:
+    id: str
+    display_names: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return self.display_names[0] if self.display_names else self.id
+
+
+@frozen
+class UnitPrice:
+    """One token type's price in one currency: as written (per pricing unit) and per token."""
+
+    per_unit: Decimal
+    per_token: Decimal
+
+
+@frozen
+class Tier:
+    index: int  # 1-based, in order of request size
+    lower: int
+    upper: int | None  # None: no upper bound
+    label: str  # `0 < T <= 128K`, or `all` for a flat table
+    prices: Mapping[str, Mapping[str, UnitPrice]]  # currency -> token type -> price
+    not_billed: frozenset[str]
+    token_types: tuple[str, ...]
+    span: Span
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "label": self.label, "lower": self.lower, "upper": self.upper}
+
+
+@frozen
+class TierTable:
+    """The tiers of one model in one region for one effective date range."""
+
+    start: datetime | None
+    end: datetime | None
+    uppers: tuple[int, ...]  # tier upper bounds for bisect; the open top tier is left out
+    tiers: tuple[Tier, ...]
+    span: Span
+
+    def in_force(self, at: datetime) -> bool:
+        return (self.start is None or self.start <= at) and (self.end is None or at < self.end)
+
+
+@frozen
+class Offer:
+    """Everything needed to price one model in one region."""
+
+    model: str
+    region: Region
+    selector: str  # the token type whose per-request count chooses the tier
+    tables: tuple[TierTable, ...]
+    dated: bool  # False when the single table has no effective dates
+
+
+@frozen
+class Quota:
+    name: str
+    title: str
+    free_tokens: int
+    window_length: int
+    window_unit: str  # "days" or "months"
+    consumes: tuple[str, ...]  # in the order tokens are consumed within a record
+    span: Span
+
+
+@frozen
+class Trial:
+    until: datetime
+    reason: str
+    span: Span
+
+
+@frozen
+class Example:
+    title: str
+    place: str
+    model: str
+    tokens: tuple[tuple[str, int], ...]
+    requests: int
+    at: datetime | None
+    currency: str
+    expected: Decimal
+    expected_text: str
+    span: Span
+
+
+@frozen
+class PriceBook:
+    name: str
+    title: str
+    source: str | None
+    path: str
+    currencies: tuple[str, ...]
+    unit_tokens: int
+    zone: timezone
+    cycle: str  # "hourly" or "daily"
+    round_places: int
+    round_mode: str  # a decimal.ROUND_* constant
+    quantum: Decimal
+    start: datetime | None
+    end: datetime | None
+    regions: Mapping[str, Region]  # by ID
+    place_lookup: Mapping[str, str]  # ID or normalized display name -> region ID
+    groups: Mapping[str, tuple[str, ...]]
+    models: Mapping[str, tuple[str, ...]]  # model -> token types it prices or lists as not billed
+    offers: Mapping[tuple[str, str], Offer]  # (model, region ID) -> offer
+    quota: Quota | None
+    trial: Trial | None
+    examples: tuple[Example, ...]
+
+    @property
+    def currency(self) -> str:
+        return self.currencies[0]
+
+    @property
+    def unit_label(self) -> str:
+        return _unit_label(self.unit_tokens)
+
+    @property
+    def dated(self) -> bool:
+        return self.start is not None or self.end is not None or self.trial is not None
+
+    def quote(self, region: str, model: str, tokens: Mapping[str, int], requests: int = 1,
+              currency: str | None = None, at: datetime | str | None = None):
+        """Price one request (or `requests` identical ones). See `ratecard.quote.quote`."""
+        from .quote import quote
+        return quote(self, region, model, tokens, requests, currency, at)
+
+    def rate(self, record, currency: str | None = None):
+        """Price one usage record at list price. See `ratecard.billing.rate`."""
+        from .billing import rate
+        return rate(self, record, currency)
+
+    def bill(self, records: Iterable, currency: str | None = None, **options):
+        """Bill usage records. See `ratecard.billing.bill`."""
+        from .billing import bill
+        return bill(self, records, currency=currency, **options)
+
+    def region(self, place: str) -> Region:
+        from .quote import resolve_region
+        return self.regions[resolve_region(self, place)]
+
+
+def _unit_label(tokens: int) -> str:
+    if tokens == 1:
+        return "token"
+    for size, suffix in ((1_000_000, "M"), (1_000, "K")):
+        if tokens % size == 0:
+            return f"{tokens // size}{suffix} tokens"
+    return f"{tokens} tokens"
+
+
+def readonly(mapping: dict) -> Mapping:
+    return MappingProxyType(mapping)
