@@ -17,7 +17,7 @@ from .check import normalize_place
 from .include import Program
 from .moments import parse_moment, parse_zone
 from .tables import (Example, Offer, PriceBook, Quota, Region, Tier, TierTable, Trial, UnitPrice,
-                     readonly)
+                     readonly, unit_label)
 
 ROUNDING = {
     "half-up": decimal.ROUND_HALF_UP,
@@ -46,6 +46,7 @@ class _Compiler:
         unit = self.ast_book.all(ast.PriceUnit)[0].tokens
         self.unit_tokens = 1 if unit is None else int(unit.value)
         self.unit_exponent = len(str(self.unit_tokens)) - 1
+        self.book_dated = bool(self.ast_book.all(ast.Effective) or self.ast_book.all(ast.Trial))
 
     def moment(self, node: ast.Moment | None):
         return None if node is None else parse_moment(node.text, self.zone)
@@ -69,19 +70,21 @@ class _Compiler:
             source=sources[0].text if sources else None,
             path=self.program.root,
             currencies=self.currencies,
+            currency=self.currencies[0],
             unit_tokens=self.unit_tokens,
             zone=self.zone,
             cycle=self.cycle,
             round_places=places,
             round_mode=ROUNDING[rounding.mode.text],
             quantum=Decimal(1).scaleb(-places),
+            unit_label=unit_label(self.unit_tokens),
             start=self.moment(effective[0].start) if effective else None,
             end=self.moment(effective[0].end) if effective else None,
             regions=readonly(regions),
-            place_lookup=readonly(self.place_lookup(regions)),
+            place_lookup=self.place_lookup(regions),
             groups=readonly(groups),
             models=readonly(models),
-            offers=readonly(offers),
+            offers=offers,
             quota=self.quota(),
             trial=self.trial(),
             examples=tuple(self.example(e) for e in book.all(ast.Example)),
@@ -121,7 +124,8 @@ class _Compiler:
         offers = {}
         for region_id, tables in by_region.items():
             tables.sort(key=lambda t: (t.start is not None, t.start))
-            dated = len(tables) > 1 or tables[0].start is not None or tables[0].end is not None
+            dated = (len(tables) > 1 or tables[0].start is not None or tables[0].end is not None
+                     or self.book_dated)
             offers[region_id] = Offer(model.name.text, regions[region_id], selector, tuple(tables), dated)
         return offers
 
@@ -149,7 +153,7 @@ class _Compiler:
             lower = int(bounds.lower.value)
             upper = None if bounds.upper is None else int(bounds.upper.value)
             label = f"{bounds.lower.text} < T" + ("" if bounds.upper is None else f" <= {bounds.upper.text}")
-        return Tier(index, lower, upper, label, readonly({c: readonly(p) for c, p in prices.items()}),
+        return Tier(index, lower, upper, label, prices,
                     not_billed, token_types, row.span)
 
     def quota(self) -> Quota | None:

@@ -9,7 +9,7 @@ the book says. Every way a request can fail to be priced raises a subclass of
 This is the hot path: two dict lookups, a bisect and one exact multiplication
 per token type. `Quote` and `QuoteLine` are named tuples rather than attrs
 classes because they are built on every call and tuples are several times
-cheaper to create.
+cheaper to create; a quote's `lines` are assembled only when asked for.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .tables import Offer, PriceBook, Tier, TierTable
 
 _multiply = EXACT.multiply
+_new_quote = tuple.__new__  # skips NamedTuple's Python-level __new__ on the hot path
 
 
 class QuoteLine(NamedTuple):
@@ -52,12 +53,22 @@ class Quote(NamedTuple):
     currency: str
     tier: Tier
     requests: int
-    lines: tuple[QuoteLine, ...]
+    priced: tuple[tuple[str, int, Decimal | None], ...]  # (token type, tokens per request, exact amount or None)
     list_total: Decimal  # exact, at list price
     credits: tuple[Credit, ...]
     total: Decimal  # exact, list total plus credits
     total_rounded: Decimal
     pricing_unit: str
+
+    @property
+    def lines(self) -> tuple[QuoteLine, ...]:
+        """One line per token type: tokens of all requests, unit price as written, exact amount."""
+        prices = self.tier.prices.get(self.currency, _NO_PRICES)
+        return tuple(
+            QuoteLine(token_type, count * self.requests, prices[token_type].per_unit, amount, True)
+            if amount is not None else QuoteLine(token_type, count * self.requests, ZERO, ZERO, False)
+            for token_type, count, amount in self.priced
+        )
 
     def line(self, token_type: str) -> QuoteLine:
         return next(line for line in self.lines if line.token_type == token_type)
@@ -134,42 +145,29 @@ def table_at(book: PriceBook, offer: Offer, at: datetime) -> TierTable:
 
 
 def select_tier(table: TierTable, offer: Offer, selector_tokens: int) -> Tier:
+    """The tier whose `(lower, upper]` range holds `selector_tokens` (the first tier also holds 0)."""
     index = bisect_left(table.uppers, selector_tokens)
     if index == len(table.tiers):
-        top = table.tiers[-1]
-        raise BeyondHighestTier(
-            f"a request of {selector_tokens} {offer.selector} tokens is beyond the highest tier of {offer.model} "
-            f"in {offer.region.id} ({top.label})",
-            f"the largest request this book prices has {top.upper} {offer.selector} tokens; split the request")
+        raise _beyond_highest_tier(table, offer, selector_tokens)
     return table.tiers[index]
 
 
-def check_count(name: str, value: Any) -> int:
-    if type(value) is not int:
-        if isinstance(value, bool) or not isinstance(value, int):
+def _beyond_highest_tier(table: TierTable, offer: Offer, selector_tokens: int) -> Exception:
+    top = table.tiers[-1]
+    return BeyondHighestTier(
+        f"a request of {selector_tokens} {offer.selector} tokens is beyond the highest tier of {offer.model} "
+        f"in {offer.region.id} ({top.label})",
+        f"the largest request this book prices has {top.upper} {offer.selector} tokens; split the request")
+
+
+def _check_counts(tokens: Mapping[str, int], requests: int) -> None:
+    for name, value in (("requests", requests), *((f"{t} tokens", c) for t, c in tokens.items())):
+        if type(value) is not int:
             raise InvalidTokens(f"{name} must be a whole number, not {value!r}", "token counts are integers")
-    if value < 0:
-        raise InvalidTokens(f"{name} must not be negative, got {value}", "token counts are zero or more")
-    return value
-
-
-def price_lines(book: PriceBook, offer: Offer, tier: Tier, tokens: Mapping[str, int], requests: int,
-                currency: str) -> tuple[list[QuoteLine], Decimal]:
-    """The exact lines and their sum for `tokens` per request at `tier`."""
-    prices = tier.prices.get(currency)
-    lines = []
-    total = ZERO
-    for token_type, count in tokens.items():
-        price = prices.get(token_type) if prices is not None else None
-        if price is None:
-            if token_type in tier.not_billed:
-                lines.append(QuoteLine(token_type, count * requests, ZERO, ZERO, False))
-                continue
-            raise _no_price(book, offer, tier, token_type, currency)
-        amount = _multiply(price.per_token, count * requests)
-        total += amount
-        lines.append(QuoteLine(token_type, count * requests, price.per_unit, amount))
-    return lines, total
+        if value < 0:
+            raise InvalidTokens(f"{name} must not be negative, got {value}", "token counts are zero or more")
+    if requests < 1:
+        raise InvalidTokens("requests must be at least 1", "a quote prices one request or more")
 
 
 def _no_price(book: PriceBook, offer: Offer, tier: Tier, token_type: str, currency: str) -> Exception:
@@ -185,26 +183,55 @@ def _no_price(book: PriceBook, offer: Offer, tier: Tier, token_type: str, curren
 
 def quote(book: PriceBook, region: str, model: str, tokens: Mapping[str, int], requests: int = 1,
           currency: str | None = None, at: datetime | str | None = None) -> Quote:
-    """Price `requests` identical requests of `tokens` each."""
-    offer = find_offer(book, region, model)
-    if check_count("requests", requests) < 1:
-        raise InvalidTokens("requests must be at least 1", "a quote prices one request or more")
-    for token_type, count in tokens.items():
-        check_count(f"{token_type} tokens", count)
-    moment = to_moment(book, at) if (at is not None or offer.dated or book.dated) else None
-    table = table_at(book, offer, moment) if offer.dated or (moment is not None and book.dated) \
-        else offer.tables[0]
+    """Price `requests` identical requests of `tokens` each.
+
+    Written as one flat function on purpose: it is the hot path, and each
+    helper call would cost a measurable share of a quote.
+    """
+    offer = book.offers.get((model, book.place_lookup.get(region)))
+    if offer is None:
+        offer = find_offer(book, region, model)
+    if type(requests) is not int or requests < 1:
+        _check_counts(tokens, requests)
+    for count in tokens.values():
+        if type(count) is not int or count < 0:
+            _check_counts(tokens, requests)
+    if at is None and not offer.dated:
+        moment, table = None, offer.tables[0]
+    else:
+        moment = to_moment(book, at)
+        table = table_at(book, offer, moment)
     if currency is None:
-        currency = book.currencies[0]
+        currency = book.currency
     elif currency not in book.currencies:
         raise NoPriceInCurrency(f"{book.name} has no prices in {currency!r}",
                                 "it prices in " + ", ".join(book.currencies))
-    tier = select_tier(table, offer, tokens.get(offer.selector, 0))
-    lines, list_total = price_lines(book, offer, tier, tokens, requests, currency)
-    credits = ()
-    total = list_total
-    if book.trial is not None and moment is not None and moment < book.trial.until and list_total:
-        credits = (Credit("trial", book.trial.reason, -list_total),)
+    tiers = table.tiers
+    index = bisect_left(table.uppers, tokens.get(offer.selector, 0))
+    if index == len(tiers):
+        raise _beyond_highest_tier(table, offer, tokens.get(offer.selector, 0))
+    tier = tiers[index]
+    prices = tier.prices.get(currency, _NO_PRICES)
+    priced = []
+    list_total = ZERO
+    for token_type, count in tokens.items():
+        price = prices.get(token_type)
+        if price is None:
+            if token_type not in tier.not_billed:
+                raise _no_price(book, offer, tier, token_type, currency)
+            priced.append((token_type, count, None))
+            continue
+        amount = _multiply(price.per_token, count * requests)
+        list_total += amount
+        priced.append((token_type, count, amount))
+    total, credits = list_total, ()
+    trial = book.trial
+    if trial is not None and moment is not None and moment < trial.until and list_total:
+        credits = (Credit("trial", trial.reason, -list_total),)
         total = ZERO
-    return Quote(book.name, offer.region.id, model, currency, tier, requests, tuple(lines), list_total,
-                 credits, total, total.quantize(book.quantum, book.round_mode, ROUNDING), book.unit_label)
+    return _new_quote(Quote, (book.name, offer.region.id, model, currency, tier, requests, tuple(priced),
+                              list_total, credits, total, total.quantize(book.quantum, book.round_mode, ROUNDING),
+                              book.unit_label))
+
+
+_NO_PRICES: Mapping = {}

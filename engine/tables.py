@@ -3,7 +3,10 @@
 `compile.py` gives a `PriceBook`; `quote.py` and `billing.py` read it. Nothing
 here walks the AST: a quote is a dict lookup for the region, one for the model,
 and a bisect over a table's tier upper bounds. Every table is a frozen, slotted
-attrs class; mappings are read-only proxies.
+attrs class. The mappings a quote reads (`offers`, `place_lookup`, a tier's
+`prices`) are plain dicts, built once and never written after compile: a
+read-only proxy would cost a measurable share of every quote. The others are
+read-only proxies.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any, Iterable, Mapping
 
 import attrs
 
+from . import quote as quoting
 from .source import Span
 
 frozen = attrs.frozen(slots=True)
@@ -75,7 +79,7 @@ class Offer:
     region: Region
     selector: str  # the token type whose per-request count chooses the tier
     tables: tuple[TierTable, ...]
-    dated: bool  # False when the single table has no effective dates
+    dated: bool  # False when no date matters: one undated table, and an undated book with no trial
 
 
 @frozen
@@ -117,12 +121,14 @@ class PriceBook:
     source: str | None
     path: str
     currencies: tuple[str, ...]
+    currency: str  # the default: the first one declared
     unit_tokens: int
     zone: timezone
     cycle: str  # "hourly" or "daily"
     round_places: int
     round_mode: str  # a decimal.ROUND_* constant
     quantum: Decimal
+    unit_label: str  # "1K tokens"
     start: datetime | None
     end: datetime | None
     regions: Mapping[str, Region]  # by ID
@@ -134,23 +140,8 @@ class PriceBook:
     trial: Trial | None
     examples: tuple[Example, ...]
 
-    @property
-    def currency(self) -> str:
-        return self.currencies[0]
-
-    @property
-    def unit_label(self) -> str:
-        return _unit_label(self.unit_tokens)
-
-    @property
-    def dated(self) -> bool:
-        return self.start is not None or self.end is not None or self.trial is not None
-
-    def quote(self, region: str, model: str, tokens: Mapping[str, int], requests: int = 1,
-              currency: str | None = None, at: datetime | str | None = None):
-        """Price one request (or `requests` identical ones). See `ratecard.quote.quote`."""
-        from .quote import quote
-        return quote(self, region, model, tokens, requests, currency, at)
+    #: Price one request (or `requests` identical ones): `ratecard.quote.quote`.
+    quote = quoting.quote
 
     def rate(self, record, currency: str | None = None):
         """Price one usage record at list price. See `ratecard.billing.rate`."""
@@ -163,11 +154,10 @@ class PriceBook:
         return bill(self, records, currency=currency, **options)
 
     def region(self, place: str) -> Region:
-        from .quote import resolve_region
-        return self.regions[resolve_region(self, place)]
+        return self.regions[quoting.resolve_region(self, place)]
 
 
-def _unit_label(tokens: int) -> str:
+def unit_label(tokens: int) -> str:
     if tokens == 1:
         return "token"
     for size, suffix in ((1_000_000, "M"), (1_000, "K")):
@@ -177,4 +167,5 @@ def _unit_label(tokens: int) -> str:
 
 
 def readonly(mapping: dict) -> Mapping:
+    """A read-only view, for tables that are not on the quote path."""
     return MappingProxyType(mapping)

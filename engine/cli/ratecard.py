@@ -105,7 +105,7 @@ def quote_text(book: PriceBook, quote: Quote) -> str:
     region = book.regions[quote.region]
     header = (f"{book.title} ({book.name})\n"
               f"{quote.model} in {region.id} ({region.name}), tier {quote.tier.index}: {quote.tier.label}"
-              + (f", {quote.requests} requests" if quote.requests != 1 else ""))
+              + (f", {quote.requests:,} requests" if quote.requests != 1 else ""))
     rows = []
     for line in quote.lines:
         price = "not billed" if not line.billed else f"{quote.currency} {line.unit_price} / {quote.pricing_unit}"

@@ -1,0 +1,61 @@
+"""`ratecard quote`: output forms and exit codes, run as a real process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+def run(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "ratecard.cli.ratecard", *args], capture_output=True, text=True,
+                          cwd=cwd)
+
+
+def test_quote_from_any_directory(tmp_path):
+    result = run("quote", "emr-starrocks-ai-function", "--region", "us-east-1", "--model", "qwen-plus",
+                 "--input", "750", "--output", "20", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Total: USD 0.000389" in result.stdout
+
+
+def test_quote_json_has_money_in_strings():
+    result = run("quote", "emr-serverless-spark-ai-center", "--region", "Hangzhou", "--model", "text-embedding-v4",
+                 "--input", "1000", "--output", "7", "--format", "json", "--at", "2026-05-01")
+    data = json.loads(result.stdout)
+    assert data["total"] == "0.000086" and data["currency"] == "USD"
+    assert data["lines"][1] == {"token_type": "output", "tokens": 7, "unit_price": "0", "amount": "0",
+                                "billed": False}
+
+
+@pytest.mark.parametrize("args, code, words", [
+    (["--region", "us-eats-1"], 1, "did you mean 'us-east-1'"),
+    (["--input", "1000001"], 1, "beyond the highest tier"),
+    (["--currency", "CNY"], 1, "no prices in 'CNY'"),
+    (["--tokens", "cached=5"], 1, "does not price 'cached'"),
+    (["--input", "-3"], 2, "negative"),
+    (["--input", "lots"], 2, "not a whole number"),
+])
+def test_quote_failures(args, code, words):
+    base = ["quote", "emr-starrocks-ai-function", "--region", "us-east-1", "--model", "qwen-plus"]
+    result = run(*base, *args)
+    assert result.returncode == code
+    assert words in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_invalid_rules_file_exits_2(tmp_path):
+    bad = tmp_path / "bad.rules"
+    bad.write_text('book b "B" {\n  currency USD\n  price per 1K tokens\n  modle m { }\n}\n')
+    result = run("quote", str(bad), "--region", "x", "--model", "m")
+    assert result.returncode == 2
+    assert f"{bad}:4:3: error[R001]" in result.stderr
+    assert "did you mean 'model'" in result.stderr
+
+
+def test_unknown_book_exits_2():
+    result = run("quote", "no-such-book", "--region", "x", "--model", "m")
+    assert result.returncode == 2
+    assert "emr-starrocks-ai-function" in result.stderr
