@@ -42,8 +42,10 @@ class UnitPrice:
     per_token: Decimal
 
 
-@frozen
+@attrs.frozen(slots=True, eq=False)
 class Tier:
+    """One tier of one rate table. Compared and hashed by identity: bill lines are keyed by it."""
+
     index: int  # 1-based, in order of request size
     lower: int
     upper: int | None  # None: no upper bound

@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from pathlib import Path
 from typing import Sequence
 
+from ..billing import RecordRejected, progress_printer
 from ..errors import PricingError, RatecardError, RulesError
 from ..loader import load, shipped_books
+from ..moments import parse_zone
+from ..records import Reject, read_usage
+from ..writers import FORMATS, reject_row, rejects_csv_header, write_atomic
 from ..quote import Quote
 from ..tables import PriceBook
 from ..money import plain, round_amount
@@ -68,7 +74,28 @@ def _parser() -> argparse.ArgumentParser:
     quote.add_argument("--at", metavar="TIME", help="when the request is made (ISO 8601; default now)")
     quote.add_argument("--format", choices=("text", "json"), default="text")
     quote.set_defaults(run=_quote)
+
+    bill = commands.add_parser("bill", help="bill usage records (CSV or JSON Lines)",
+                               description="Turn usage records into an exact bill in the book's billing cycles.")
+    bill.add_argument("book", metavar="BOOK", help="a .rules file or the name of a shipped book")
+    bill.add_argument("usage", metavar="USAGE", nargs="+", help="usage files: .csv with a header, or .jsonl")
+    bill.add_argument("--currency", help="currency of the bill (default: the book's first)")
+    bill.add_argument("--format", choices=tuple(FORMATS), default="table")
+    bill.add_argument("--out", metavar="PATH", help="write the bill here (atomically) instead of to stdout")
+    bill.add_argument("--rejects", metavar="PATH",
+                      help="write rejected records here (default: next to --out, else next to the first usage file)")
+    bill.add_argument("--strict", action="store_true", help="stop at the first bad record (exit 1, no bill)")
+    bill.add_argument("--assume-tz", metavar="TZ", type=_zone,
+                      help="zone for timestamps without an offset, e.g. UTC+8 (default: reject them)")
+    bill.set_defaults(run=_bill)
     return parser
+
+
+def _zone(text: str):
+    try:
+        return parse_zone(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _count(text: str) -> int:
@@ -99,6 +126,69 @@ def _quote(args: argparse.Namespace) -> int:
     else:
         print(quote_text(book, quote))
     return EXIT_OK
+
+
+def _bill(args: argparse.Namespace) -> int:
+    book = load(args.book)
+    for name in args.usage:
+        if not Path(name).is_file():
+            raise RatecardError(f"no such usage file: {name}", "pass CSV (.csv) or JSON Lines (.jsonl) files")
+    rejects = RejectsFile(Path(args.rejects) if args.rejects else _default_rejects(args), bool(args.rejects))
+    try:
+        result = book.bill(read_usage(args.usage), currency=args.currency, assume_tz=args.assume_tz,
+                           on_reject=rejects.add, strict=args.strict, on_progress=progress_printer())
+    except RecordRejected as error:
+        _fail(error)
+        return EXIT_UNPRICED
+    except UnicodeDecodeError as error:
+        raise RatecardError(f"a usage file is not UTF-8 text ({error.reason})", "save it as UTF-8") from None
+    except OSError as error:
+        raise RatecardError(f"cannot read usage: {error}") from None
+    finally:
+        rejects.close()
+    text = FORMATS[args.format](result, book)
+    if args.out:
+        write_atomic(args.out, text)
+    else:
+        sys.stdout.write(text)
+    summary = f"ratecard: {result.read:,} records read = {result.billed:,} billed + {result.rejected:,} rejected"
+    if rejects.written:
+        summary += f"; rejects in {rejects.path}"
+    print(summary, file=sys.stderr)
+    return EXIT_OK if result.rejected == 0 else EXIT_UNPRICED
+
+
+def _default_rejects(args: argparse.Namespace) -> Path:
+    anchor = Path(args.out) if args.out else Path(args.usage[0])
+    return anchor.with_name(anchor.stem + ".rejects.csv")
+
+
+class RejectsFile:
+    """Rejected records, streamed to a temporary file and renamed into place at the end."""
+
+    def __init__(self, path: Path, always: bool) -> None:
+        self.path = path
+        self.always = always
+        self.written = False
+        self._handle = None
+
+    def add(self, reject: Reject) -> None:
+        if self._handle is None:
+            self._open()
+        self._handle.write(reject_row(reject))
+
+    def _open(self) -> None:
+        self._temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        self._handle = open(self._temporary, "w", encoding="utf-8", newline="")
+        self._handle.write(rejects_csv_header())
+
+    def close(self) -> None:
+        if self._handle is None and self.always:
+            self._open()
+        if self._handle is not None:
+            self._handle.close()
+            os.replace(self._temporary, self.path)
+            self.written = True
 
 
 def quote_text(book: PriceBook, quote: Quote) -> str:
