@@ -20,12 +20,13 @@ not the input:
 
 from __future__ import annotations
 
+import math
 import sys
 from bisect import insort
 from collections import defaultdict
 from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
-from typing import TYPE_CHECKING, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping, NamedTuple
 
 import attrs
 
@@ -113,46 +114,73 @@ class RecordRejected(RatecardError):
         self.reject = reject
 
 
-@attrs.frozen(slots=True)
-class RatedRecord:
+class RatedRecord(NamedTuple):
     """One record's place on the bill: its cycle, tier, and tokens (all requests together)."""
 
     record: UsageRecord
     offer: Offer
     tier: Tier
-    cycle_start: datetime
+    cycle: int  # start of the billing cycle, in seconds since the epoch
     tokens: tuple[tuple[str, int], ...]
     in_trial: bool
 
 
-def cycle_start(book: PriceBook, moment: datetime) -> datetime:
-    """The start of the billing cycle holding `moment`, in the book's zone."""
-    local = moment.astimezone(book.zone)
-    if book.cycle == "daily":
-        return local.replace(hour=0, minute=0, second=0, microsecond=0)
-    return local.replace(minute=0, second=0, microsecond=0)
+class Rater:
+    """Validates and places records for one book and currency; the one path every record takes.
+
+    Lookups that repeat from record to record (a region and model's offer,
+    an error for an unknown one) are cached here, so billing a large file
+    does not redo them.
+    """
+
+    def __init__(self, book: PriceBook, currency: str | None = None, assume_tz: tzinfo | None = None) -> None:
+        self.book = book
+        self.currency = currency or book.currency
+        self.assume_tz = assume_tz
+        self.cycle_seconds = CYCLE_SECONDS[book.cycle]
+        self.zone_seconds = int(book.zone.utcoffset(None).total_seconds())
+        self.trial_until = book.trial.until if book.trial else None
+        self._offers: dict[tuple[str, str], Offer | PricingError] = {}
+
+    def offer(self, region: str, model: str) -> Offer:
+        found = self._offers.get((region, model))
+        if found is None:
+            try:
+                found = find_offer(self.book, region, model)
+            except PricingError as error:
+                found = error
+            self._offers[(region, model)] = found
+        if isinstance(found, PricingError):
+            raise found
+        return found
+
+    def cycle_of(self, moment: datetime) -> int:
+        """The cycle start (epoch seconds) of `moment`: cycles are whole hours or days of the book's zone."""
+        local = math.floor(moment.timestamp()) + self.zone_seconds
+        return local - local % self.cycle_seconds - self.zone_seconds
+
+    def rate(self, record: UsageRecord) -> RatedRecord:
+        offer = self.offer(record.region, record.model)
+        table = table_at(self.book, offer, record.timestamp) if offer.dated else offer.tables[0]
+        selector = offer.selector
+        tier = select_tier(table, offer, next((c for t, c in record.tokens if t == selector), 0))
+        prices = tier.prices.get(self.currency, _NO_PRICES)
+        requests = record.requests
+        tokens = []
+        for token_type, count in record.tokens:
+            if token_type not in prices and token_type not in tier.not_billed:
+                if count == 0 and token_type not in tier.token_types:
+                    continue  # an empty column for a token type this model does not have
+                raise _no_price(self.book, offer, tier, token_type, self.currency)
+            tokens.append((token_type, count * requests))
+        in_trial = self.trial_until is not None and record.timestamp < self.trial_until
+        return RatedRecord(record, offer, tier, self.cycle_of(record.timestamp), tuple(tokens), in_trial)
 
 
 def rate(book: PriceBook, record: UsageRecord | Mapping, currency: str | None = None,
          assume_tz: tzinfo | None = None) -> RatedRecord:
     """Validate and place one record; raises `RecordError` or `PricingError` when it cannot be billed."""
-    record = to_record(record, assume_tz)
-    currency = currency or book.currency
-    offer = find_offer(book, record.region, record.model)
-    table = table_at(book, offer, record.timestamp) if offer.dated else offer.tables[0]
-    per_request = dict(record.tokens)
-    tier = select_tier(table, offer, per_request.get(offer.selector, 0))
-    prices = tier.prices.get(currency, {})
-    tokens = []
-    for token_type, count in record.tokens:
-        if token_type not in prices and token_type not in tier.not_billed:
-            if count == 0 and token_type not in tier.token_types:
-                continue  # an empty column for a token type this model does not have
-            raise _no_price(book, offer, tier, token_type, currency)
-        tokens.append((token_type, count * record.requests))
-    trial = book.trial
-    in_trial = trial is not None and record.timestamp < trial.until
-    return RatedRecord(record, offer, tier, cycle_start(book, record.timestamp), tuple(tokens), in_trial)
+    return Rater(book, currency, assume_tz).rate(to_record(record, assume_tz))
 
 
 def bill(book: PriceBook, records: Iterable[RawRecord | Reject | UsageRecord | Mapping], currency: str | None = None,
@@ -163,33 +191,44 @@ def bill(book: PriceBook, records: Iterable[RawRecord | Reject | UsageRecord | M
     currency = currency or book.currency
     if currency not in book.currencies:
         raise PricingError(f"{book.name} has no prices in {currency!r}", "it prices in " + ", ".join(book.currencies))
+    rater = Rater(book, currency, assume_tz)
     biller = _Biller(book, currency, ledger or QuotaLedger())
     kept: list[Reject] = []
     read = rejected = 0
     for item in records:
         read += 1
-        reject = _bill_one(book, biller, item, currency, assume_tz)
-        if reject is not None:
+        try:
+            if isinstance(item, RawRecord):
+                biller.add(rater.rate(to_record(item.fields, assume_tz, item.token_fields)))
+            elif isinstance(item, Reject):
+                raise _Rejected(item)
+            else:
+                biller.add(rater.rate(to_record(item, assume_tz)))
+        except (RecordError, PricingError, _Rejected) as error:
+            reject = _reject(item, error)
             rejected += 1
             if strict:
-                raise RecordRejected(reject)
+                raise RecordRejected(reject) from None
             (on_reject or kept.append)(reject)
-        if on_progress is not None and read % 50_000 == 0:
+        if on_progress is not None and read % 100_000 == 0:
             on_progress(read)
     return biller.finish(read, read - rejected, rejected, tuple(kept))
 
 
-def _bill_one(book: PriceBook, biller: _Biller, item, currency: str, assume_tz: tzinfo | None) -> Reject | None:
-    if isinstance(item, Reject):
-        return item
-    source, line, fields = (item.source, item.line, item.fields) if isinstance(item, RawRecord) \
-        else ("<records>", 0, item)
-    try:
-        biller.add(rate(book, fields, currency, assume_tz))
-    except (RecordError, PricingError) as error:
-        text = item.original() if isinstance(item, RawRecord) else repr(item)
-        return Reject(source, line, text, error.code, error.message + (f" ({error.hint})" if error.hint else ""))
-    return None
+class _Rejected(Exception):
+    """A reader's reject passing through the billing loop."""
+
+    def __init__(self, reject: Reject) -> None:
+        self.reject = reject
+
+
+def _reject(item, error: Exception) -> Reject:
+    if isinstance(error, _Rejected):
+        return error.reject
+    reason = error.message + (f" ({error.hint})" if error.hint else "")
+    if isinstance(item, RawRecord):
+        return Reject(item.source, item.line, item.original(), error.code, reason)
+    return Reject("<records>", 0, repr(item), error.code, reason)
 
 
 class _QuotaPrefix:
@@ -197,21 +236,24 @@ class _QuotaPrefix:
 
     def __init__(self, free: int) -> None:
         self.free = free
-        self.entries: list[tuple] = []  # (order key, line key, consumable tokens)
+        self.entries: list[tuple] = []  # (order key, line key, consumable tokens, their sum)
         self.full = False  # the entries already hold at least `free` tokens
 
-    def offer(self, order: tuple, line_key: tuple, consumable: tuple[tuple[str, int], ...]) -> None:
+    def offer(self, rated: RatedRecord, line_key: tuple, consumable: tuple[tuple[str, int], ...]) -> None:
+        record = rated.record
+        if self.full and record.timestamp > self.entries[-1][0][0]:
+            return
+        order = (record.timestamp, record.request_id, record.region, record.model, record.tokens, record.requests)
         if self.full and order >= self.entries[-1][0]:
             return
-        insort(self.entries, (order, line_key, consumable))
+        insort(self.entries, (order, line_key, consumable, sum(count for _, count in consumable)))
         total = 0
-        for index, (_, _, tokens) in enumerate(self.entries):
-            total += sum(count for _, count in tokens)
+        for index, entry in enumerate(self.entries):
+            total += entry[3]
             if total >= self.free:
                 del self.entries[index + 1:]
                 self.full = True
                 return
-        self.full = False
 
 
 class _Biller:
@@ -219,54 +261,49 @@ class _Biller:
         self.book = book
         self.currency = currency
         self.ledger = ledger
-        self.usage: dict[tuple, int] = defaultdict(int)  # line key + token type -> tokens
-        self.trial: dict[tuple, int] = defaultdict(int)
+        self.usage: dict[tuple, dict[str, int]] = {}  # line key -> token type -> tokens
+        self.trial: dict[tuple, dict[str, int]] = {}
         self.first_seen: dict[str, datetime] = {}
-        self.prefixes: dict[str, _QuotaPrefix] = {}
-        quota = book.quota
-        self.consumes = quota.consumes if quota else ()
+        self.prefixes: dict[str, _QuotaPrefix | None] = {}
+        self.consumes = book.quota.consumes if book.quota else ()
 
     def add(self, rated: RatedRecord) -> None:
         record = rated.record
-        line_key = (rated.cycle_start, record.account, rated.offer.region.id, rated.offer.model, rated.tier)
-        for token_type, count in rated.tokens:
-            self.usage[line_key + (token_type,)] += count
-            if rated.in_trial:
-                self.trial[line_key + (token_type,)] += count
-        seen = self.first_seen.get(record.account)
+        account = record.account
+        line_key = (rated.cycle, account, rated.offer, rated.tier)
+        _add_tokens(self.usage, line_key, rated.tokens)
+        if rated.in_trial:
+            _add_tokens(self.trial, line_key, rated.tokens)
+        seen = self.first_seen.get(account)
         if seen is None or record.timestamp < seen:
-            self.first_seen[record.account] = record.timestamp
+            self.first_seen[account] = record.timestamp
         if self.consumes and not rated.in_trial:
             self._offer_to_quota(rated, line_key)
 
     def _offer_to_quota(self, rated: RatedRecord, line_key: tuple) -> None:
-        tokens = dict(rated.tokens)
-        consumable = tuple((t, tokens[t]) for t in self.consumes
-                           if tokens.get(t) and t not in rated.tier.not_billed)
-        if not consumable:
-            return
-        record = rated.record
-        prefix = self.prefixes.get(record.account)
+        account = rated.record.account
+        prefix = self.prefixes.get(account, _NOT_YET)
+        if prefix is _NOT_YET:
+            before = self.ledger.get(account)
+            free = self.book.quota.free_tokens - (before.consumed if before else 0)
+            prefix = self.prefixes[account] = _QuotaPrefix(free) if free > 0 else None
         if prefix is None:
-            account = self.ledger.get(record.account)
-            free = self.book.quota.free_tokens - (account.consumed if account else 0)
-            if free <= 0:
-                return
-            prefix = self.prefixes[record.account] = _QuotaPrefix(free)
-        order = (record.timestamp, record.request_id, record.region, record.model, record.tokens, record.requests)
-        prefix.offer(order, line_key, consumable)
+            return
+        tokens = dict(rated.tokens)
+        consumable = tuple((t, tokens[t]) for t in self.consumes if tokens.get(t) and t not in rated.tier.not_billed)
+        if consumable:
+            prefix.offer(rated, line_key, consumable)
 
     # -- the end: credits, lines, totals ------------------------------------
 
     def _window_end(self, first_use: datetime) -> datetime:
         quota = self.book.quota
-        local = first_use.astimezone(self.book.zone)
         if quota.window_unit == "months":
-            return add_months(local, quota.window_length)
-        return local + timedelta(days=quota.window_length)
+            return add_months(first_use, quota.window_length)
+        return first_use + timedelta(days=quota.window_length)
 
-    def _quota_credits(self) -> tuple[dict[tuple, int], dict[str, AccountQuota]]:
-        credits: dict[tuple, int] = defaultdict(int)
+    def _quota_credits(self) -> tuple[dict[tuple, dict[str, int]], dict[str, AccountQuota]]:
+        credits: dict[tuple, dict[str, int]] = {}
         accounts = dict(self.ledger.accounts)
         for account, seen in self.first_seen.items():
             before = accounts.get(account)
@@ -276,13 +313,13 @@ class _Biller:
             if prefix is not None:
                 window_end = self._window_end(first_use)
                 remaining = prefix.free
-                for order, line_key, consumable in prefix.entries:
+                for order, line_key, consumable, _ in prefix.entries:
                     if order[0] >= window_end or remaining == 0:
                         break
                     for token_type, count in consumable:
                         take = min(remaining, count)
                         if take:
-                            credits[line_key + (token_type,)] += take
+                            _add_tokens(credits, line_key, ((token_type, take),))
                             remaining -= take
                 consumed += prefix.free - remaining
             if self.book.quota is not None:
@@ -292,28 +329,29 @@ class _Biller:
     def finish(self, read: int, billed: int, rejected: int, rejects: tuple[Reject, ...]) -> Bill:
         credits, accounts = self._quota_credits()
         lines = []
-        for key in sorted(self.usage, key=_line_order):
-            lines.append(self._line(key, "usage", self.usage[key]))
-            if credits.get(key):
-                lines.append(self._line(key, "quota", credits[key]))
-            if self.trial.get(key):
-                lines.append(self._line(key, "trial", self.trial[key]))
+        for line_key in sorted(self.usage, key=_line_order):
+            cycle = datetime.fromtimestamp(line_key[0], self.book.zone)
+            for token_type in _ordered_types(line_key[3], self.usage[line_key]):
+                for kind, counts in (("usage", self.usage), ("quota", credits), ("trial", self.trial)):
+                    tokens = counts.get(line_key, _NO_PRICES).get(token_type)
+                    if tokens or (kind == "usage" and tokens is not None):
+                        lines.append(self._line(cycle, line_key, token_type, kind, tokens))
         return Bill(self.book.name, self.currency, tuple(lines), {self.currency: self._totals(lines)}, read,
                     billed, rejected, rejects, QuotaLedger(accounts))
 
-    def _line(self, key: tuple, kind: str, tokens: int) -> BillLine:
-        start, account, region, model, tier, token_type = key
+    def _line(self, cycle: datetime, line_key: tuple, token_type: str, kind: str, tokens: int) -> BillLine:
+        _, account, offer, tier = line_key
         book = self.book
-        price = tier.prices.get(self.currency, {}).get(token_type)
+        price = tier.prices.get(self.currency, _NO_PRICES).get(token_type)
         unit_price, amount = (price.per_unit, EXACT.multiply(price.per_token, tokens)) if price else (ZERO, ZERO)
         if kind != "usage":
             amount = -amount
-        description = {"usage": f"{model} {token_type} tokens, tier {tier.label}",
+        description = {"usage": f"{offer.model} {token_type} tokens, tier {tier.label}",
                        "quota": book.quota.title if book.quota else "",
                        "trial": book.trial.reason if book.trial else ""}[kind]
-        end = start + timedelta(seconds=CYCLE_SECONDS[book.cycle])
-        return BillLine(start, end, account, region, model, tier, token_type, kind, tokens, unit_price,
-                        book.unit_label, amount, round_amount(amount, book.quantum, book.round_mode),
+        end = cycle + timedelta(seconds=CYCLE_SECONDS[book.cycle])
+        return BillLine(cycle, end, account, offer.region.id, offer.model, tier, token_type, kind, tokens,
+                        unit_price, book.unit_label, amount, round_amount(amount, book.quantum, book.round_mode),
                         self.currency, price is not None, description)
 
     def _totals(self, lines: list[BillLine]) -> Totals:
@@ -325,10 +363,26 @@ class _Biller:
                       *(round_amount(a, book.quantum, book.round_mode) for a in (listed, credited, billed)))
 
 
-def _line_order(key: tuple):
-    start, account, region, model, tier, token_type = key
-    return (start, account, region, model, tier.index, tier.token_types.index(token_type)
-            if token_type in tier.token_types else 99, token_type)
+_NO_PRICES: Mapping = {}
+_NOT_YET = object()
+
+
+def _add_tokens(counts: dict[tuple, dict[str, int]], line_key: tuple, tokens: Iterable[tuple[str, int]]) -> None:
+    bucket = counts.get(line_key)
+    if bucket is None:
+        bucket = counts[line_key] = {}
+    for token_type, count in tokens:
+        bucket[token_type] = bucket.get(token_type, 0) + count
+
+
+def _line_order(line_key: tuple):
+    cycle, account, offer, tier = line_key
+    return (cycle, account, offer.region.id, offer.model, tier.index, tier.span.line)
+
+
+def _ordered_types(tier: Tier, counts: Mapping[str, int]) -> list[str]:
+    """The tier's token types in book order, then any others by name."""
+    return [t for t in tier.token_types if t in counts] + sorted(t for t in counts if t not in tier.token_types)
 
 
 def progress_printer(stream=sys.stderr) -> Callable[[int], None] | None:

@@ -74,6 +74,7 @@ class RawRecord(NamedTuple):
     line: int
     fields: Mapping[str, Any]
     text: str | None  # the original text when cheap to keep (JSON Lines); else rebuilt on demand
+    token_fields: tuple[tuple[str, str], ...] | None = None  # (field, token type); None: find them per record
 
     def original(self) -> str:
         if self.text is not None:
@@ -102,6 +103,7 @@ def _read_csv(path: Path) -> Iterator[RawRecord | Reject]:
             return
         header = [name.strip() for name in header]
         width = len(header)
+        tokens = token_fields(header)
         for row in reader:
             if len(row) != width:
                 if not row:
@@ -110,7 +112,7 @@ def _read_csv(path: Path) -> Iterator[RawRecord | Reject]:
                 yield Reject(source, reader.line_num, text, MalformedRow.code,
                              f"the row has {len(row)} fields, the header has {width}")
                 continue
-            yield RawRecord(source, reader.line_num, dict(zip(header, row)), None)
+            yield RawRecord(source, reader.line_num, dict(zip(header, row)), None, tokens)
 
 
 def _read_json_lines(path: Path) -> Iterator[RawRecord | Reject]:
@@ -129,6 +131,11 @@ def _read_json_lines(path: Path) -> Iterator[RawRecord | Reject]:
                 yield Reject(source, number, text, MalformedRow.code, "a JSON Lines record must be an object")
                 continue
             yield RawRecord(source, number, fields, text)
+
+
+def token_fields(names: Iterable[str]) -> tuple[tuple[str, str], ...]:
+    """The `<type>_tokens` fields among `names`, with their token types."""
+    return tuple((name, name[: -len(TOKEN_SUFFIX)]) for name in names if name.endswith(TOKEN_SUFFIX))
 
 
 def parse_timestamp(value: Any, assume_tz: tzinfo | None = None) -> datetime:
@@ -164,24 +171,43 @@ def parse_count(name: str, value: Any) -> int:
     return count
 
 
-def to_record(fields: Mapping[str, Any], assume_tz: tzinfo | None = None) -> UsageRecord:
+def required_text(fields: Mapping[str, Any], name: str) -> str:
+    value = fields.get(name)
+    text = "" if value is None else str(value).strip()
+    if not text:
+        raise MissingField(f"the record has no {name}", f"every record needs {', '.join(REQUIRED)}")
+    return text
+
+
+def parse_requests(value: Any) -> int:
+    if value is None or value == "":
+        return 1
+    requests = parse_count("requests", value)
+    if requests < 1:
+        raise BadCount("requests is 0", "a record stands for one request or more")
+    return requests
+
+
+def parse_tokens(fields: Mapping[str, Any], token_fields_: Iterable[tuple[str, str]] | None = None
+                 ) -> tuple[tuple[str, int], ...]:
+    """(token type, count per request) for every non-empty `<type>_tokens` field."""
+    pairs = token_fields(fields) if token_fields_ is None else token_fields_
+    tokens = []
+    for name, token_type in pairs:
+        value = fields.get(name)
+        if value is not None and value != "":
+            tokens.append((token_type, parse_count(name, value)))
+    return tuple(tokens)
+
+
+def to_record(fields: Mapping[str, Any], assume_tz: tzinfo | None = None,
+              token_fields_: Iterable[tuple[str, str]] | None = None) -> UsageRecord:
     """Validate one record's fields (from a file or a caller's dict)."""
     if isinstance(fields, UsageRecord):
         return fields
-    for name in REQUIRED:
-        value = fields.get(name)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            raise MissingField(f"the record has no {name}", f"every record needs {', '.join(REQUIRED)}")
-    tokens = []
-    for name, value in fields.items():
-        if name.endswith(TOKEN_SUFFIX):
-            if value is None or value == "":
-                continue
-            tokens.append((name[: -len(TOKEN_SUFFIX)], parse_count(name, value)))
-    requests_value = fields.get("requests")
-    requests = 1 if requests_value in (None, "") else parse_count("requests", requests_value)
-    if requests < 1:
-        raise BadCount("requests is 0", "a record stands for one request or more")
-    return UsageRecord(parse_timestamp(fields["timestamp"], assume_tz), str(fields["account"]).strip(),
-                       str(fields["region"]).strip(), str(fields["model"]).strip(), tuple(tokens), requests,
+    account, region, model = (required_text(fields, name) for name in ("account", "region", "model"))
+    stamp = fields.get("timestamp")
+    stamp = stamp if isinstance(stamp, datetime) else required_text(fields, "timestamp")
+    return UsageRecord(parse_timestamp(stamp, assume_tz), account, region, model,
+                       parse_tokens(fields, token_fields_), parse_requests(fields.get("requests")),
                        str(fields.get("request_id") or ""))

@@ -73,9 +73,9 @@ class TierTable:
         return (self.start is None or self.start <= at) and (self.end is None or at < self.end)
 
 
-@frozen
+@attrs.frozen(slots=True, eq=False)
 class Offer:
-    """Everything needed to price one model in one region."""
+    """Everything needed to price one model in one region. Compared and hashed by identity."""
 
     model: str
     region: Region

@@ -77,7 +77,13 @@ def bill_document(bill: Bill, book: PriceBook) -> dict[str, Any]:
 
 
 def to_json(bill: Bill, book: PriceBook) -> str:
-    return json.dumps(bill_document(bill, book), indent=2) + "\n"
+    """Indented JSON, one bill line per text line: readable, and fast to write for large bills."""
+    document = bill_document(bill, book)
+    lines = document.pop("lines")
+    head = json.dumps(document, indent=2)[:-2]
+    body = ",\n    ".join(json.dumps(line) for line in lines)
+    return f'{head},\n  "lines": [\n    {body}\n  ]\n}}\n' if lines else f'{head},\n  "lines": []\n}}\n'
+
 
 
 def to_toml(bill: Bill, book: PriceBook) -> str:
