@@ -20,11 +20,10 @@ not the input:
 
 from __future__ import annotations
 
-import math
 import sys
-from bisect import insort
+from bisect import bisect_left, insort
 from collections import defaultdict
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping, NamedTuple
 
@@ -34,7 +33,8 @@ from .errors import PricingError, RatecardError, RecordError
 from .money import EXACT, ZERO, round_amount
 from .moments import add_months
 from .quote import _no_price, find_offer, select_tier, table_at
-from .records import RawRecord, Reject, UsageRecord, to_record
+from .records import (REQUIRED, CsvUsage, RawRecord, Reject, UsageFiles, UsageRecord, to_record,
+                      token_fields)
 
 if TYPE_CHECKING:
     from .tables import Offer, PriceBook, Tier
@@ -115,22 +115,73 @@ class RecordRejected(RatecardError):
 
 
 class RatedRecord(NamedTuple):
-    """One record's place on the bill: its cycle, tier, and tokens (all requests together)."""
+    """One record's place on the bill: its cycle, tier, and tokens of all its requests."""
 
-    record: UsageRecord
+    instant: int  # microseconds since the epoch: exact, and cheap to compare
+    account: str
     offer: Offer
     tier: Tier
     cycle: int  # start of the billing cycle, in seconds since the epoch
-    tokens: tuple[tuple[str, int], ...]
+    token_types: tuple[str, ...]
+    totals: tuple[int, ...]  # tokens of each type, all requests together
     in_trial: bool
+    order: tuple  # ties between records of one instant: request_id, region, model, token counts, requests
+
+    @property
+    def tokens(self) -> tuple[tuple[str, int], ...]:
+        return tuple(zip(self.token_types, self.totals))
+
+    @property
+    def timestamp(self) -> datetime:
+        return from_instant(self.instant)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def instant_of(moment: datetime) -> int:
+    """Microseconds since the epoch, exactly (no float on the way)."""
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def from_instant(instant: int, zone: tzinfo = timezone.utc) -> datetime:
+    return (_EPOCH + timedelta(microseconds=instant)).astimezone(zone)
+
+
+class CsvLayout(NamedTuple):
+    """Where each field sits in the rows of one CSV file."""
+
+    timestamp: int
+    account: int
+    region: int
+    model: int
+    requests: int | None
+    request_id: int | None
+    token_indexes: tuple[int, ...]
+    token_types: tuple[str, ...]
+
+    @classmethod
+    def of(cls, header: list[str]) -> CsvLayout | None:
+        """The layout, or None when a required column is missing or a column is repeated."""
+        columns = {name: index for index, name in enumerate(header)}
+        if len(columns) != len(header) or any(name not in columns for name in REQUIRED):
+            return None
+        pairs = token_fields(header)
+        return cls(columns["timestamp"], columns["account"], columns["region"], columns["model"],
+                   columns.get("requests"), columns.get("request_id"), tuple(columns[n] for n, _ in pairs),
+                   tuple(t for _, t in pairs))
 
 
 class Rater:
-    """Validates and places records for one book and currency; the one path every record takes.
+    """Validates and places records for one book and currency.
 
-    Lookups that repeat from record to record (a region and model's offer,
-    an error for an unknown one) are cached here, so billing a large file
-    does not redo them.
+    `rate` is the definition: every record can go through it, and it raises
+    the error that says why a record cannot be billed. `rate_row` is the same
+    placement for a clean CSV row, without building the intermediate record; it
+    gives up (returns None) on anything unusual, and the caller then takes
+    `rate`, so both always agree. Lookups that repeat from record to record are
+    cached here.
     """
 
     def __init__(self, book: PriceBook, currency: str | None = None, assume_tz: tzinfo | None = None) -> None:
@@ -139,8 +190,11 @@ class Rater:
         self.assume_tz = assume_tz
         self.cycle_seconds = CYCLE_SECONDS[book.cycle]
         self.zone_seconds = int(book.zone.utcoffset(None).total_seconds())
-        self.trial_until = book.trial.until if book.trial else None
+        self.trial_until = instant_of(book.trial.until) if book.trial else None
+        self._minutes: dict[str, int] = {}  # timestamp text up to the minute, and its offset -> epoch seconds
         self._offers: dict[tuple[str, str], Offer | PricingError] = {}
+        self._clean_offers: dict[tuple[str, str], Offer] = {}  # undated offers, for rate_row
+        self._accepts: dict[tuple[Tier, tuple[str, ...]], bool] = {}
 
     def offer(self, region: str, model: str) -> Offer:
         found = self._offers.get((region, model))
@@ -150,31 +204,131 @@ class Rater:
             except PricingError as error:
                 found = error
             self._offers[(region, model)] = found
+            if not isinstance(found, PricingError) and not found.dated:
+                self._clean_offers[(region, model)] = found
         if isinstance(found, PricingError):
             raise found
         return found
 
-    def cycle_of(self, moment: datetime) -> int:
-        """The cycle start (epoch seconds) of `moment`: cycles are whole hours or days of the book's zone."""
-        local = math.floor(moment.timestamp()) + self.zone_seconds
+    def cycle_of(self, instant: int) -> int:
+        """The cycle start (epoch seconds) of an instant: cycles are whole hours or days of the book's zone."""
+        local = instant // 1_000_000 + self.zone_seconds
         return local - local % self.cycle_seconds - self.zone_seconds
+
+    def instant_of_text(self, text: str, moment: datetime) -> int:
+        """`instant_of(moment)` for the text it was parsed from, cached per minute for the usual ISO shapes.
+
+        Converting an aware datetime costs far more than a dict lookup, and
+        records crowd into few minutes; `2026-05-01T10:23:45+08:00` and
+        `2026-05-01T02:23:45Z` share their minute's epoch with every record of it.
+        """
+        if len(text) == 25 and text[19] in "+-" or len(text) == 20 and text[19] == "Z":
+            if text[10] == "T" and text[16] == ":":
+                key = text[:16] + text[19:]
+                minute = self._minutes.get(key)
+                if minute is None:
+                    minute = self._minutes[key] = instant_of(moment.replace(second=0)) // 1_000_000
+                return (minute + moment.second) * 1_000_000
+        return instant_of(moment)
 
     def rate(self, record: UsageRecord) -> RatedRecord:
         offer = self.offer(record.region, record.model)
         table = table_at(self.book, offer, record.timestamp) if offer.dated else offer.tables[0]
+        instant = instant_of(record.timestamp)
         selector = offer.selector
         tier = select_tier(table, offer, next((c for t, c in record.tokens if t == selector), 0))
         prices = tier.prices.get(self.currency, _NO_PRICES)
-        requests = record.requests
-        tokens = []
+        kept = []
         for token_type, count in record.tokens:
             if token_type not in prices and token_type not in tier.not_billed:
                 if count == 0 and token_type not in tier.token_types:
                     continue  # an empty column for a token type this model does not have
                 raise _no_price(self.book, offer, tier, token_type, self.currency)
-            tokens.append((token_type, count * requests))
-        in_trial = self.trial_until is not None and record.timestamp < self.trial_until
-        return RatedRecord(record, offer, tier, self.cycle_of(record.timestamp), tuple(tokens), in_trial)
+            kept.append((token_type, count))
+        token_types = tuple(t for t, _ in kept)
+        counts = tuple(c for _, c in kept)
+        requests = record.requests
+        return RatedRecord(instant, record.account, offer, tier, self.cycle_of(instant),
+                           token_types, tuple(c * requests for c in counts), self._in_trial(instant),
+                           (record.request_id, record.region, record.model, token_types, counts, requests))
+
+    def _in_trial(self, instant: int) -> bool:
+        return self.trial_until is not None and instant < self.trial_until
+
+    def accepts(self, tier: Tier, token_types: tuple[str, ...]) -> bool:
+        """Does the tier price (or mark not billed) every one of these token types?"""
+        known = self._accepts.get((tier, token_types))
+        if known is None:
+            prices = tier.prices.get(self.currency, _NO_PRICES)
+            known = all(t in prices or t in tier.not_billed for t in token_types)
+            self._accepts[(tier, token_types)] = known
+        return known
+
+    def row_rater(self, layout: CsvLayout) -> Callable[[list[str]], RatedRecord | None]:
+        """`rate` for the clean rows of one CSV file: a function that places a row, or gives None.
+
+        None sends the row through `rate`, which either bills it the same way
+        or says why it cannot be billed. The function is a closure over the
+        file's column positions because this is the loop a large bill spends
+        its time in; each step it skips is measurable per million records.
+        """
+        (at_timestamp, at_account, at_region, at_model, at_requests, at_request_id, token_indexes,
+         token_types) = layout
+        offers, accepts, minutes, instant_of_text = self._clean_offers, self.accepts, self._minutes, \
+            self.instant_of_text
+        zone, cycle_seconds, trial_until = self.zone_seconds, self.cycle_seconds, self.trial_until
+        fromisoformat = datetime.fromisoformat
+
+        def rate_row(row: list[str]) -> RatedRecord | None:
+            region, model = row[at_region], row[at_model]
+            offer = offers.get((region, model))
+            if offer is None:
+                return None
+            stamp = row[at_timestamp]
+            minute = minutes.get(stamp[:16] + stamp[19:])
+            if (minute is not None and len(stamp) in (20, 25) and stamp[16] == ":" and stamp[17:19].isdigit()
+                    and stamp[17] < "6"):
+                second = int(stamp[17:19])  # the rest of this text was parsed and checked before
+            else:
+                try:
+                    moment = fromisoformat(stamp)
+                except ValueError:
+                    return None
+                if moment.tzinfo is None:
+                    return None
+                minute, second = None, moment.second
+            counts = []
+            for index in token_indexes:
+                value = row[index]
+                if not value.isdigit():
+                    return None
+                counts.append(int(value))
+            requests = 1
+            if at_requests is not None:
+                value = row[at_requests]
+                if not value.isdigit() or (requests := int(value)) < 1:
+                    return None
+            account = row[at_account].strip()
+            if not account:
+                return None
+            selector = offer.selector
+            table = offer.tables[0]
+            index = bisect_left(table.uppers, counts[token_types.index(selector)] if selector in token_types else 0)
+            if index == len(table.tiers):
+                return None
+            tier = table.tiers[index]
+            if not accepts(tier, token_types):
+                return None
+            counts = tuple(counts)
+            instant = (minute + second) * 1_000_000 if minute is not None else instant_of_text(stamp, moment)
+            local = instant // 1_000_000 + zone
+            return _new_rated(RatedRecord, (
+                instant, account, offer, tier, local - local % cycle_seconds - zone, token_types,
+                counts if requests == 1 else tuple([c * requests for c in counts]),
+                trial_until is not None and instant < trial_until,
+                (row[at_request_id] if at_request_id is not None else "", region, model, token_types, counts,
+                 requests)))
+        return rate_row
 
 
 def rate(book: PriceBook, record: UsageRecord | Mapping, currency: str | None = None,
@@ -187,48 +341,98 @@ def bill(book: PriceBook, records: Iterable[RawRecord | Reject | UsageRecord | M
          assume_tz: tzinfo | None = None, ledger: QuotaLedger | None = None,
          on_reject: Callable[[Reject], None] | None = None, strict: bool = False,
          on_progress: Callable[[int], None] | None = None) -> Bill:
-    """Bill `records`. Rejects go to `on_reject` when given (and are not kept), else into `Bill.rejects`."""
+    """Bill `records` (dicts, `UsageRecord`s, or `read_usage(paths)`).
+
+    Rejects go to `on_reject` when given (and are not kept), else into
+    `Bill.rejects`; `strict` raises `RecordRejected` at the first one.
+    """
     currency = currency or book.currency
     if currency not in book.currencies:
         raise PricingError(f"{book.name} has no prices in {currency!r}", "it prices in " + ", ".join(book.currencies))
-    rater = Rater(book, currency, assume_tz)
-    biller = _Biller(book, currency, ledger or QuotaLedger())
-    kept: list[Reject] = []
-    read = rejected = 0
-    for item in records:
-        read += 1
+    run = _BillingRun(book, currency, assume_tz, ledger or QuotaLedger(), on_reject, strict, on_progress)
+    if isinstance(records, UsageFiles):
+        for usage_file in records.files:
+            if isinstance(usage_file, CsvUsage):
+                run.add_csv(usage_file)
+            else:
+                run.add_all(usage_file)
+    else:
+        run.add_all(records)
+    return run.finish()
+
+
+class _BillingRun:
+    """One call of `bill`: counts, rejects, and the path each record takes to the biller."""
+
+    def __init__(self, book: PriceBook, currency: str, assume_tz: tzinfo | None, ledger: QuotaLedger,
+                 on_reject: Callable[[Reject], None] | None, strict: bool,
+                 on_progress: Callable[[int], None] | None) -> None:
+        self.rater = Rater(book, currency, assume_tz)
+        self.biller = _Biller(book, currency, ledger)
+        self.assume_tz = assume_tz
+        self.kept: list[Reject] = []
+        self.on_reject = on_reject or self.kept.append
+        self.strict = strict
+        self.on_progress = on_progress
+        self.read = self.rejected = 0
+
+    def reject(self, reject: Reject) -> None:
+        self.rejected += 1
+        if self.strict:
+            raise RecordRejected(reject)
+        self.on_reject(reject)
+
+    def add(self, item: RawRecord | Reject | UsageRecord | Mapping) -> None:
+        """The general path: any record, validated by `to_record` and placed by `Rater.rate`."""
+        if isinstance(item, Reject):
+            self.reject(item)
+            return
         try:
             if isinstance(item, RawRecord):
-                biller.add(rater.rate(to_record(item.fields, assume_tz, item.token_fields)))
-            elif isinstance(item, Reject):
-                raise _Rejected(item)
+                record = to_record(item.fields, self.assume_tz, item.token_fields)
             else:
-                biller.add(rater.rate(to_record(item, assume_tz)))
-        except (RecordError, PricingError, _Rejected) as error:
-            reject = _reject(item, error)
-            rejected += 1
-            if strict:
-                raise RecordRejected(reject) from None
-            (on_reject or kept.append)(reject)
-        if on_progress is not None and read % 100_000 == 0:
-            on_progress(read)
-    return biller.finish(read, read - rejected, rejected, tuple(kept))
+                record = to_record(item, self.assume_tz)
+            self.biller.add(self.rater.rate(record))
+        except (RecordError, PricingError) as error:
+            reason = error.message + (f" ({error.hint})" if error.hint else "")
+            if isinstance(item, RawRecord):
+                self.reject(Reject(item.source, item.line, item.original(), error.code, reason))
+            else:
+                self.reject(Reject("<records>", 0, repr(item), error.code, reason))
 
+    def add_all(self, records: Iterable) -> None:
+        for item in records:
+            self.read += 1
+            self.add(item)
+            if self.on_progress is not None and self.read % 100_000 == 0:
+                self.on_progress(self.read)
 
-class _Rejected(Exception):
-    """A reader's reject passing through the billing loop."""
+    def add_csv(self, usage: CsvUsage) -> None:
+        """A CSV file: clean rows take `Rater.rate_row`, the rest the general path."""
+        with usage.open() as (header, reader):
+            layout = CsvLayout.of(header)
+            if layout is None:
+                self.add_all(iter(usage))  # every row will say which column is missing
+                return
+            width, fields = len(header), token_fields(header)
+            rate_row, add = self.rater.row_rater(layout), self.biller.add
+            for row in reader:
+                if len(row) != width:
+                    if row:
+                        self.read += 1
+                        self.reject(usage.width_reject(reader.line_num, row, width))
+                    continue
+                self.read += 1
+                rated = rate_row(row)
+                if rated is not None:
+                    add(rated)
+                else:
+                    self.add(RawRecord(usage.source, reader.line_num, dict(zip(header, row)), None, fields))
+                if self.on_progress is not None and self.read % 100_000 == 0:
+                    self.on_progress(self.read)
 
-    def __init__(self, reject: Reject) -> None:
-        self.reject = reject
-
-
-def _reject(item, error: Exception) -> Reject:
-    if isinstance(error, _Rejected):
-        return error.reject
-    reason = error.message + (f" ({error.hint})" if error.hint else "")
-    if isinstance(item, RawRecord):
-        return Reject(item.source, item.line, item.original(), error.code, reason)
-    return Reject("<records>", 0, repr(item), error.code, reason)
+    def finish(self) -> Bill:
+        return self.biller.finish(self.read, self.read - self.rejected, self.rejected, tuple(self.kept))
 
 
 class _QuotaPrefix:
@@ -239,11 +443,12 @@ class _QuotaPrefix:
         self.entries: list[tuple] = []  # (order key, line key, consumable tokens, their sum)
         self.full = False  # the entries already hold at least `free` tokens
 
+    @property
+    def last_instant(self) -> int:
+        return self.entries[-1][0][0]
+
     def offer(self, rated: RatedRecord, line_key: tuple, consumable: tuple[tuple[str, int], ...]) -> None:
-        record = rated.record
-        if self.full and record.timestamp > self.entries[-1][0][0]:
-            return
-        order = (record.timestamp, record.request_id, record.region, record.model, record.tokens, record.requests)
+        order = (rated.instant, *rated.order)
         if self.full and order >= self.entries[-1][0]:
             return
         insort(self.entries, (order, line_key, consumable, sum(count for _, count in consumable)))
@@ -261,36 +466,44 @@ class _Biller:
         self.book = book
         self.currency = currency
         self.ledger = ledger
-        self.usage: dict[tuple, dict[str, int]] = {}  # line key -> token type -> tokens
-        self.trial: dict[tuple, dict[str, int]] = {}
-        self.first_seen: dict[str, datetime] = {}
+        # (cycle, account, offer, tier, token types) -> tokens of each type, summed
+        self.usage: dict[tuple, list[int]] = {}
+        self.trial: dict[tuple, list[int]] = {}
+        self.first_seen: dict[str, int] = {}  # account -> instant of its earliest record
         self.prefixes: dict[str, _QuotaPrefix | None] = {}
         self.consumes = book.quota.consumes if book.quota else ()
+        self._consumable: dict[tuple, tuple[tuple[int, str], ...]] = {}
 
     def add(self, rated: RatedRecord) -> None:
-        record = rated.record
-        account = record.account
-        line_key = (rated.cycle, account, rated.offer, rated.tier)
-        _add_tokens(self.usage, line_key, rated.tokens)
-        if rated.in_trial:
-            _add_tokens(self.trial, line_key, rated.tokens)
+        instant, account, offer, tier, cycle, token_types, totals, in_trial, _ = rated
+        key = (cycle, account, offer, tier, token_types)
+        _add_counts(self.usage, key, totals)
+        if in_trial:
+            _add_counts(self.trial, key, totals)
         seen = self.first_seen.get(account)
-        if seen is None or record.timestamp < seen:
-            self.first_seen[account] = record.timestamp
-        if self.consumes and not rated.in_trial:
-            self._offer_to_quota(rated, line_key)
+        if seen is None or instant < seen:
+            self.first_seen[account] = instant
+        if self.consumes and not in_trial:
+            prefix = self.prefixes.get(account, _NOT_YET)
+            if prefix is _NOT_YET:
+                prefix = self._new_prefix(account)
+            if prefix is not None and not (prefix.full and instant > prefix.last_instant):
+                self._offer_to_quota(prefix, rated, key[:4])
 
-    def _offer_to_quota(self, rated: RatedRecord, line_key: tuple) -> None:
-        account = rated.record.account
-        prefix = self.prefixes.get(account, _NOT_YET)
-        if prefix is _NOT_YET:
-            before = self.ledger.get(account)
-            free = self.book.quota.free_tokens - (before.consumed if before else 0)
-            prefix = self.prefixes[account] = _QuotaPrefix(free) if free > 0 else None
-        if prefix is None:
-            return
-        tokens = dict(rated.tokens)
-        consumable = tuple((t, tokens[t]) for t in self.consumes if tokens.get(t) and t not in rated.tier.not_billed)
+    def _new_prefix(self, account: str) -> _QuotaPrefix | None:
+        before = self.ledger.get(account)
+        free = self.book.quota.free_tokens - (before.consumed if before else 0)
+        prefix = self.prefixes[account] = _QuotaPrefix(free) if free > 0 else None
+        return prefix
+
+    def _offer_to_quota(self, prefix: _QuotaPrefix, rated: RatedRecord, line_key: tuple) -> None:
+        positions = self._consumable.get((rated.tier, rated.token_types))
+        if positions is None:
+            types = rated.token_types
+            positions = tuple((types.index(t), t) for t in self.consumes
+                              if t in types and t not in rated.tier.not_billed)
+            self._consumable[(rated.tier, rated.token_types)] = positions
+        consumable = tuple((t, rated.totals[i]) for i, t in positions if rated.totals[i])
         if consumable:
             prefix.offer(rated, line_key, consumable)
 
@@ -307,11 +520,12 @@ class _Biller:
         accounts = dict(self.ledger.accounts)
         for account, seen in self.first_seen.items():
             before = accounts.get(account)
+            seen = from_instant(seen, self.book.zone)
             first_use = (min(seen, before.first_use) if before else seen).astimezone(self.book.zone)
             consumed = before.consumed if before else 0
             prefix = self.prefixes.get(account)
             if prefix is not None:
-                window_end = self._window_end(first_use)
+                window_end = instant_of(self._window_end(first_use))
                 remaining = prefix.free
                 for order, line_key, consumable, _ in prefix.entries:
                     if order[0] >= window_end or remaining == 0:
@@ -328,11 +542,12 @@ class _Biller:
 
     def finish(self, read: int, billed: int, rejected: int, rejects: tuple[Reject, ...]) -> Bill:
         credits, accounts = self._quota_credits()
+        usage, trial = _by_line(self.usage), _by_line(self.trial)
         lines = []
-        for line_key in sorted(self.usage, key=_line_order):
+        for line_key in sorted(usage, key=_line_order):
             cycle = datetime.fromtimestamp(line_key[0], self.book.zone)
-            for token_type in _ordered_types(line_key[3], self.usage[line_key]):
-                for kind, counts in (("usage", self.usage), ("quota", credits), ("trial", self.trial)):
+            for token_type in _ordered_types(line_key[3], usage[line_key]):
+                for kind, counts in (("usage", usage), ("quota", credits), ("trial", trial)):
                     tokens = counts.get(line_key, _NO_PRICES).get(token_type)
                     if tokens or (kind == "usage" and tokens is not None):
                         lines.append(self._line(cycle, line_key, token_type, kind, tokens))
@@ -365,6 +580,27 @@ class _Biller:
 
 _NO_PRICES: Mapping = {}
 _NOT_YET = object()
+_new_rated = tuple.__new__  # skips NamedTuple's Python-level __new__ on the per-record path
+
+
+def _add_counts(buckets: dict[tuple, list[int]], key: tuple, totals: tuple[int, ...]) -> None:
+    bucket = buckets.get(key)
+    if bucket is None:
+        buckets[key] = list(totals)
+    elif len(totals) == 2:  # input and output: the common case, without a loop
+        bucket[0] += totals[0]
+        bucket[1] += totals[1]
+    else:
+        for index, count in enumerate(totals):
+            bucket[index] += count
+
+
+def _by_line(buckets: dict[tuple, list[int]]) -> dict[tuple, dict[str, int]]:
+    """(cycle, account, offer, tier) -> token type -> tokens, from buckets keyed by token types too."""
+    lines: dict[tuple, dict[str, int]] = {}
+    for (*line_key, token_types), counts in buckets.items():
+        _add_tokens(lines, tuple(line_key), zip(token_types, counts))
+    return lines
 
 
 def _add_tokens(counts: dict[tuple, dict[str, int]], line_key: tuple, tokens: Iterable[tuple[str, int]]) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from contextlib import contextmanager
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, NamedTuple
@@ -84,35 +85,65 @@ class RawRecord(NamedTuple):
         return out.getvalue()
 
 
-def read_usage(paths: Iterable[str | Path]) -> Iterator[RawRecord | Reject]:
-    """Every record of every file, in file order; unreadable rows come out as `Reject`s."""
-    for path in paths:
-        path = Path(path)
-        if path.suffix in (".jsonl", ".ndjson", ".json"):
-            yield from _read_json_lines(path)
-        else:
-            yield from _read_csv(path)
+class CsvUsage:
+    """A CSV usage file with a header row, read lazily.
+
+    Iterating gives `RawRecord`s (and `Reject`s for rows of the wrong width);
+    `open()` gives the header and the raw row reader, for the biller's fast path.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.source = str(path)
+
+    @contextmanager
+    def open(self) -> Iterator[tuple[list[str], Any]]:
+        with open(self.path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            header = [name.strip() for name in next(reader, [])]
+            yield header, reader
+
+    def width_reject(self, line: int, row: list[str], width: int) -> Reject:
+        return Reject(self.source, line, ",".join(row), MalformedRow.code,
+                      f"the row has {len(row)} fields, the header has {width}")
+
+    def __iter__(self) -> Iterator[RawRecord | Reject]:
+        with self.open() as (header, reader):
+            width = len(header)
+            tokens = token_fields(header)
+            for row in reader:
+                if len(row) == width:
+                    yield RawRecord(self.source, reader.line_num, dict(zip(header, row)), None, tokens)
+                elif row:
+                    yield self.width_reject(reader.line_num, row, width)
 
 
-def _read_csv(path: Path) -> Iterator[RawRecord | Reject]:
-    source = str(path)
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None:
-            return
-        header = [name.strip() for name in header]
-        width = len(header)
-        tokens = token_fields(header)
-        for row in reader:
-            if len(row) != width:
-                if not row:
-                    continue
-                text = ",".join(row)
-                yield Reject(source, reader.line_num, text, MalformedRow.code,
-                             f"the row has {len(row)} fields, the header has {width}")
-                continue
-            yield RawRecord(source, reader.line_num, dict(zip(header, row)), None, tokens)
+class JsonLinesUsage:
+    """A JSON Lines usage file: one JSON object per line."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.source = str(path)
+
+    def __iter__(self) -> Iterator[RawRecord | Reject]:
+        return _read_json_lines(self.path)
+
+
+class UsageFiles:
+    """Usage files, CSV or JSON Lines by their suffix; iterating gives every record of every file in order."""
+
+    def __init__(self, paths: Iterable[str | Path]) -> None:
+        self.files = [JsonLinesUsage(p) if Path(p).suffix in (".jsonl", ".ndjson", ".json") else CsvUsage(p)
+                      for p in paths]
+
+    def __iter__(self) -> Iterator[RawRecord | Reject]:
+        for usage_file in self.files:
+            yield from usage_file
+
+
+def read_usage(paths: Iterable[str | Path]) -> UsageFiles:
+    """The records of usage files, streamed: unreadable rows come out as `Reject`s."""
+    return UsageFiles(paths)
 
 
 def _read_json_lines(path: Path) -> Iterator[RawRecord | Reject]:

@@ -369,3 +369,55 @@ def test_random_shuffle_of_the_example_gives_the_same_bill(starrocks, tmp_path):
     shuffled = tmp_path / "shuffled.csv"
     shuffled.write_text("\n".join([rows[0], *body]) + "\n")
     assert summary(starrocks.bill(read_usage([shuffled]))) == summary(starrocks.bill(read_usage([EXAMPLE])))
+
+
+# --- the CSV fast path agrees with the general path, row for row -------------------------------------
+
+messy_text = st.sampled_from(["", " ", "0", "12", " 12", "12 ", "-3", "1.5", "1_000", "٣", "1e3", "x", "1000001"])
+MESSY_COLUMNS = ["timestamp", "account", "region", "model", "input_tokens", "output_tokens", "cached_tokens",
+                 "requests", "request_id"]
+messy_rows = st.lists(st.fixed_dictionaries({
+    "timestamp": st.sampled_from([
+        "2026-05-01T10:00:00+08:00", "2026-05-01T10:00:59+08:00", "2026-05-01T10:00:60+08:00",
+        "2026-05-01T10:59:59Z", "2026-05-01T02:00:00Z", "2026-05-01T10:00:00", "2026-05-01 10:00:00+08:00",
+        "2026-05-01T10:00:00.5+08:00", "20260501T100000+0800", "2026-05-01T10:00x00+08:00", "nope", "",
+        "2026-05-01T10:30:00+05:30", "2026-04-30T21:00:00-05:00"]),
+    "account": st.sampled_from(["a", " a", "b", ""]),
+    "region": st.sampled_from(["us-east-1", "US (Virginia)", " us-east-1", "cn-beijing", "mars"]),
+    "model": st.sampled_from(["m", "m ", "x"]),
+    "input_tokens": messy_text,
+    "output_tokens": messy_text,
+    "cached_tokens": st.sampled_from(["", "0", "5"]),
+    "requests": st.sampled_from(["", "1", "2", "0", "-1", "x"]),
+    "request_id": st.sampled_from(["", "r1", "r2"]),
+}), max_size=20)
+
+
+@settings(max_examples=200, deadline=None)
+@given(messy_rows, st.booleans())
+def test_csv_fast_path_agrees_with_the_general_path(tmp_path_factory, rows, with_cached):
+    path = tmp_path_factory.mktemp("messy") / "usage.csv"
+    columns = [c for c in MESSY_COLUMNS if with_cached or c != "cached_tokens"]
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    fast = SMALL_QUOTA.bill(read_usage([path]))  # the file as a whole: clean rows take the fast path
+    general = SMALL_QUOTA.bill(list(read_usage([path])))  # one RawRecord at a time: the general path
+    assert summary(fast) == summary(general)
+    assert [(r.line, r.code) for r in fast.rejects] == [(r.line, r.code) for r in general.rejects]
+
+
+def test_clean_csv_rows_take_the_fast_path(tmp_path, monkeypatch):
+    from ratecard.billing import Rater
+    path = tmp_path / "usage.csv"
+    path.write_text("timestamp,account,region,model,input_tokens,output_tokens\n"
+                    "2026-05-01T10:00:00+08:00,a,us-east-1,m,10,20\n"
+                    "2026-05-01T10:00:05+08:00,a,us-east-1,m,10,20\n"
+                    "2026-05-01T10:00:09Z,b,us-east-1,m,10,20\n")
+    calls = []
+    original = Rater.rate
+    monkeypatch.setattr(Rater, "rate", lambda self, record: calls.append(record) or original(self, record))
+    bill = SMALL_QUOTA.bill(read_usage([path]))
+    assert bill.billed == 3
+    assert len(calls) == 1  # the first row looks the offer up through `rate`; the others skip it
