@@ -134,9 +134,10 @@ def _bill(args: argparse.Namespace) -> int:
         if not Path(name).is_file():
             raise RatecardError(f"no such usage file: {name}", "pass CSV (.csv) or JSON Lines (.jsonl) files")
     rejects = RejectsFile(Path(args.rejects) if args.rejects else _default_rejects(args), bool(args.rejects))
+    progress = progress_printer()
     try:
         result = book.bill(read_usage(args.usage), currency=args.currency, assume_tz=args.assume_tz,
-                           on_reject=rejects.add, strict=args.strict, on_progress=progress_printer())
+                           on_reject=rejects.add, strict=args.strict, on_progress=progress)
     except RecordRejected as error:
         _fail(error)
         return EXIT_UNPRICED
@@ -146,6 +147,8 @@ def _bill(args: argparse.Namespace) -> int:
         raise RatecardError(f"cannot read usage: {error}") from None
     finally:
         rejects.close()
+        if progress is not None:
+            sys.stderr.write("\r\033[K")  # clear the progress line
     text = FORMATS[args.format](result, book)
     if args.out:
         write_atomic(args.out, text)
