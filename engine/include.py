@@ -87,8 +87,8 @@ class _Reader:
     def add(self, name: str, text: str, resolved: Path, chain: tuple[Path, ...]) -> None:
         self.sources[name] = Source(name, text)
         tree = parse(text, name)
-        if isinstance(tree, Diagnostic):
-            self.diagnostics.append(tree)
+        if isinstance(tree, list):
+            self.diagnostics.extend(tree)
             return
         rules_file = build(tree, name)
         for include in rules_file.all(ast.Include):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import attrs
 import lark
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
@@ -41,12 +42,94 @@ def parser(strict: bool = False) -> lark.Lark:
     )
 
 
-def parse(text: str, path: str) -> lark.Tree | Diagnostic:
-    """The parse tree of `text`, or the first syntax error as a diagnostic."""
+MAX_SYNTAX_ERRORS = 10
+
+
+def parse(text: str, path: str) -> lark.Tree | list[Diagnostic]:
+    """The parse tree of `text`, or its syntax errors as diagnostics.
+
+    After an error the parser skips ahead instead of stopping: the rest of the
+    broken statement is dropped, and a `{ ... }` block that opens inside it is
+    dropped whole, so one run reports the mistakes of several statements
+    without a cascade of echoes.
+    """
+    interactive = parser().parse_interactive(text)
+    recovery = _Recovery(interactive, text, path)
+    lexer = interactive.lexer_thread
+    while len(recovery.errors) < MAX_SYNTAX_ERRORS:
+        try:
+            for token in lexer.lex(interactive.parser_state):
+                recovery.feed(token)
+            break
+        except UnexpectedToken as error:  # the lexer met a word that fits nowhere here; it is consumed
+            recovery.feed(error.token, error)
+        except UnexpectedCharacters as error:  # no word at all: step over the character
+            recovery.fail(error, None)
+            lexer.state.line_ctr.feed(text[error.pos_in_stream:error.pos_in_stream + 1])
+    else:
+        return recovery.errors
     try:
-        return parser().parse(text)
+        tree = interactive.feed_eof()
     except UnexpectedInput as error:
-        return _syntax_diagnostic(error, text, path)
+        recovery.fail(error, None)
+    return recovery.errors or tree
+
+
+class _Recovery:
+    """Feeds tokens to the parser, and after an error drops tokens until the parser accepts one again."""
+
+    def __init__(self, interactive, text: str, path: str) -> None:
+        self.interactive = interactive
+        self.text = text
+        self.path = path
+        self.errors: list[Diagnostic] = []
+        self.recovering = False
+        self.skip_depth = 0
+        self.previous = None
+        self.keywords = _keyword_terminals()
+
+    def feed(self, token, lexer_error: UnexpectedToken | None = None) -> None:
+        """Give `token` to the parser, or drop it while recovering; `lexer_error` when it fits nowhere."""
+        if self.skip_depth:
+            self.skip_depth += {"LBRACE": 1, "RBRACE": -1}.get(token.type, 0)
+            return
+        if self.recovering and token.type == "LBRACE":
+            self.skip_depth = 1
+            return
+        if self.recovering and token.type not in self.keywords and token.type != "RBRACE":
+            return  # still inside the broken statement
+        if lexer_error is not None:
+            self.fail(lexer_error, token)
+            return
+        try:
+            self.interactive.feed_token(token)
+            self.recovering = False
+            self.previous = token
+        except UnexpectedToken as error:
+            self.fail(error, token)
+
+    def fail(self, error: UnexpectedInput, token) -> None:
+        if not self.recovering:
+            diagnostic = _syntax_diagnostic(error, self.text, self.path)
+            previous = self.previous
+            if previous is not None and previous.type == "NAME" and str(previous) in _keyword_words():
+                diagnostic = attrs.evolve(diagnostic, hint=f"is a '}}' missing before '{previous}' "
+                                                           f"(line {previous.line})?")
+            self.errors.append(diagnostic)
+        self.recovering = True
+        self.skip_depth = 1 if token is not None and token.type == "LBRACE" else 0
+
+
+@lru_cache(maxsize=None)
+def _keyword_terminals() -> frozenset[str]:
+    """Terminals of keywords (`model`, `group`, ...): where recovery starts feeding tokens again."""
+    return frozenset(t.name for t in parser().terminals if t.pattern.type == "str" and t.pattern.value.isalpha())
+
+
+@lru_cache(maxsize=None)
+def _keyword_words() -> frozenset[str]:
+    return frozenset(t.pattern.value for t in parser().terminals
+                     if t.pattern.type == "str" and t.pattern.value.isalpha())
 
 
 def _describe(terminal: str) -> str:

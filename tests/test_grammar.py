@@ -29,8 +29,9 @@ def test_multipliers_are_exact():
     ("book b { group g = }", "expected a name"),
 ])
 def test_syntax_errors_are_plain(text, words):
-    diagnostic = parse(text, "x.rules")
-    assert isinstance(diagnostic, ratecard.Diagnostic)
+    diagnostics = parse(text, "x.rules")
+    assert isinstance(diagnostics, list)
+    diagnostic = diagnostics[0]
     assert diagnostic.code == "R001"
     assert words in diagnostic.message + " " + (diagnostic.hint or "")
     assert "__ANON" not in diagnostic.message and "LBRACE" not in diagnostic.message
