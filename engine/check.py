@@ -18,6 +18,7 @@ from . import ast
 from .errors import ERROR, WARNING, Diagnostic, PricingError, did_you_mean
 from .include import Program
 from .moments import parse_moment, parse_zone
+from .money import plain
 from .source import Span
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ EXAMPLE_MISMATCH = "R032"
 UNKNOWN_TOKEN_TYPE = "R033"
 BAD_SETTING = "R034"
 MISSING_SETTING = "R035"
+BAD_EXAMPLE = "R036"
 
 ROUNDING_MODES = ("half-up", "half-even", "half-down", "up", "down", "ceiling", "floor")
 CYCLE_PERIODS = ("hourly", "daily")
@@ -74,6 +76,7 @@ class _Checker:
         self.place_names: dict[str, str] = {}
         self.groups: dict[str, ast.Group] = {}
         self.currencies: list[str] = []
+        self.in_two_groups: set[str] = set()  # already reported; their rate tables overlap by consequence
         self.places = 6
         self.zone = None
 
@@ -164,6 +167,7 @@ class _Checker:
                 seen.add(member.text)
                 other = member_of.get(member.text)
                 if other is not None:
+                    self.in_two_groups.add(member.text)
                     self.error(REGION_IN_TWO_GROUPS,
                                f"region '{member.text}' is in group '{other.name.text}' and in group '{name}'",
                                member.span, "a region has one price list in a book; keep it in one group")
@@ -202,6 +206,25 @@ class _Checker:
         trial = self._single(book, ast.Trial, "trial", None)
         if trial is not None:
             self._moment(trial.until)
+        for example in book.all(ast.Example):
+            self._example(example)
+
+    def _example(self, example: ast.Example) -> None:
+        counts = [(c.count, "token count") for c in example.tokens]
+        if example.requests is not None:
+            counts.append((example.requests, "request count"))
+        for number, what in counts:
+            value = number.value
+            low = 1 if what == "request count" else 0
+            if value != value.to_integral_value() or value < low:
+                self.error(BAD_EXAMPLE, f"example '{example.title}' has {what} {number.text}", number.span,
+                           f"a {what} is a whole number of {low} or more")
+        if self.currencies and example.currency.text not in self.currencies:
+            self.error(BAD_CURRENCY, f"example '{example.title}' expects {example.currency.text}, "
+                       "which the book does not price in", example.currency.span,
+                       did_you_mean(example.currency.text, self.currencies) or "use one of " + ", ".join(self.currencies))
+        if example.at is not None:
+            self._moment(example.at)
 
     def _settings(self, book: ast.Book) -> None:
         self._single(book, ast.SourceRef, "source", None)
@@ -287,6 +310,8 @@ class _Checker:
         for table in model.tables:
             start, end = self._range(table.effective) if table.effective else (None, None)
             for region in self._table_regions(table):
+                if region in self.in_two_groups:
+                    continue
                 for other, other_start, other_end in covered[region]:
                     if _overlaps(start, end, other_start, other_end):
                         self.error(OVERLAPPING_DATES,
@@ -310,14 +335,19 @@ class _Checker:
         return regions
 
     def _rows(self, model: ast.Model, table: ast.RateTable, token_types: set[str]) -> None:
-        previous: ast.Bounds | None = None
-        for index, row in enumerate(table.rows):
-            if row.bounds is not None:
-                self._bounds(row.bounds, previous, index)
-                previous = row.bounds
+        bounded = [row.bounds for row in table.rows if row.bounds is not None]
+        disorder = next((b for a, b in zip(bounded, bounded[1:]) if b.lower.value < a.lower.value), None)
+        if disorder is not None:
+            self.error(TIER_ORDER, "tiers are out of order", disorder.span,
+                       "list tiers from the smallest request size to the largest")
+        else:
+            for index, bounds in enumerate(bounded):
+                self._bounds(bounds, bounded[index - 1] if index else None)
+        for row in table.rows:
             self._rates(model, row, token_types)
 
-    def _bounds(self, bounds: ast.Bounds, previous: ast.Bounds | None, index: int) -> None:
+    def _bounds(self, bounds: ast.Bounds, previous: ast.Bounds | None) -> None:
+        """One tier's bounds, given the tier before it (the tiers are known to be in order)."""
         for number in (bounds.lower, bounds.upper):
             if number is not None and number.value != number.value.to_integral_value():
                 self.error(BAD_BOUND, f"tier bound '{number.text}' is not a whole number of tokens", number.span,
@@ -337,13 +367,8 @@ class _Checker:
             return
         prev_upper = previous.upper.value
         if bounds.lower.value < prev_upper:
-            if bounds.lower.value < previous.lower.value:
-                self.error(TIER_ORDER, "tiers are out of order", bounds.span,
-                           "list tiers from the smallest request size to the largest")
-            else:
-                self.error(TIER_OVERLAP, f"this tier overlaps the previous one ({bounds.lower.text} < "
-                           f"{previous.upper.text})", bounds.span,
-                           f"start this tier at `{previous.upper.text} < T`")
+            self.error(TIER_OVERLAP, f"this tier overlaps the previous one ({bounds.lower.text} < "
+                       f"{previous.upper.text})", bounds.span, f"start this tier at `{previous.upper.text} < T`")
         elif bounds.lower.value > prev_upper:
             self.error(TIER_GAP, f"requests of {previous.upper.text} to {bounds.lower.text} tokens fall between tiers",
                        bounds.span, f"start this tier at `{previous.upper.text} < T`")
@@ -377,6 +402,7 @@ class _Checker:
             if price.currency is not None and code not in self.currencies:
                 self.error(BAD_CURRENCY, f"currency '{code}' is not declared by the book", where,
                            did_you_mean(code, self.currencies) or f"add it to `currency {', '.join(self.currencies + [code])}`")
+                continue
             if code in currencies:
                 self.error(BAD_CURRENCY, f"'{rate.token_type.text}' has two {code} prices", where, "keep one")
             currencies.add(code)
@@ -448,9 +474,10 @@ def _run_example(book: PriceBook, example) -> Iterable[Diagnostic]:
                          example.span, error.hint)
         return
     if quote.total_rounded != example.expected:
-        breakdown = " + ".join(f"{line.token_type} {line.tokens} x {line.unit_price}/{book.unit_label} = {line.amount}"
-                               for line in quote.lines)
+        breakdown = " + ".join(f"{line.token_type} {line.tokens:,} x {line.unit_price}/{book.unit_label} = "
+                               f"{plain(line.amount)}" for line in quote.lines)
+        tier = "one flat rate" if quote.tier.label == "all" else f"tier {quote.tier.index} ({quote.tier.label})"
         yield Diagnostic(EXAMPLE_MISMATCH,
                          f"example '{example.title}' expects {example.currency} {example.expected_text} "
-                         f"but the book gives {quote.currency} {quote.total_rounded} (exact {quote.total})",
-                         example.span, f"tier {quote.tier.label}: {breakdown}")
+                         f"but the book gives {quote.currency} {quote.total_rounded} (exact {plain(quote.total)})",
+                         example.span, f"{tier}: {breakdown}")

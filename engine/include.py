@@ -123,8 +123,8 @@ class _Reader:
             return None
         candidate = (includer.parent / requested).resolve()
         if not self.allow_outside_root and not candidate.is_relative_to(self.root_dir):
-            self._error(INCLUDE_ESCAPES, f"include '{include.path}' leaves the rules root {self.root_dir}",
-                        include, "keep included files under the root file's directory")
+            self._error(INCLUDE_ESCAPES, f"include '{include.path}' leaves the directory of the book being checked",
+                        include, "keep included files in that directory or below it")
             return None
         if candidate.is_file():
             return candidate
@@ -132,7 +132,7 @@ class _Reader:
         if not requested.is_absolute() and shipped.is_relative_to(rules_dir().resolve()) and shipped.is_file():
             return shipped
         self._error(UNREADABLE, f"included file '{include.path}' not found", include,
-                    f"looked in {candidate.parent} and in the shipped rules directory")
+                    "looked next to the including file and in the shipped rules directory")
         return None
 
     def _display(self, target: Path) -> str:

@@ -16,7 +16,8 @@ from typing import Sequence
 
 from ..errors import Diagnostic
 from ..include import read_program
-from ..loader import Analysis, analyze_program
+from ..explain import explain
+from ..loader import Analysis, analyze, analyze_program
 from ..source import Span
 from .render import diagnostic_dict, diagnostic_github, diagnostic_text
 
@@ -30,7 +31,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help=".rules files or directories (default: rules/)")
     parser.add_argument("--strict", action="store_true", help="warnings fail too")
     parser.add_argument("--format", choices=("text", "json", "github"), default="text")
+    parser.add_argument("--explain", metavar="BOOK",
+                        help="print the book as the engine understands it (a path or a shipped book's name)")
     args = parser.parse_args(argv)
+    if args.explain:
+        return _explain(args.explain)
 
     files, missing = _collect(args.paths)
     analyses = [analyze_program(read_program(path)) for path in files if _is_book_file(path)]
@@ -44,6 +49,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     if errors or (args.strict and warnings):
         return EXIT_FINDINGS
+    return EXIT_CLEAN
+
+
+def _explain(path_or_name: str) -> int:
+    analysis = analyze(path_or_name)
+    if analysis.book is None:
+        for diagnostic in analysis.diagnostics:
+            print(diagnostic_text(diagnostic, analysis.program.sources))
+        return EXIT_USAGE if any(d.code in ("R002", "R006") for d in analysis.diagnostics) else EXIT_FINDINGS
+    print(explain(analysis.book), end="")
     return EXIT_CLEAN
 
 
