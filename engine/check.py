@@ -19,6 +19,7 @@ from .errors import ERROR, WARNING, Diagnostic, PricingError, did_you_mean
 from .include import Program
 from .moments import parse_moment, parse_zone
 from .money import plain
+from .places import normalize_place
 from .source import Span
 
 if TYPE_CHECKING:
@@ -56,11 +57,6 @@ ROUNDING_MODES = ("half-up", "half-even", "half-down", "up", "down", "ceiling", 
 CYCLE_PERIODS = ("hourly", "daily")
 WINDOW_UNITS = ("day", "days", "month", "months")
 _CURRENCY_CODE = re.compile(r"[A-Z]{3}$")
-
-
-def normalize_place(text: str) -> str:
-    """How region IDs and display names are matched: case and spacing do not matter."""
-    return " ".join(text.casefold().split())
 
 
 def check(program: Program) -> list[Diagnostic]:

@@ -13,7 +13,7 @@ import decimal
 from decimal import Decimal
 
 from . import ast
-from .check import normalize_place
+from .places import normalize_place
 from .include import Program
 from .moments import parse_moment, parse_zone
 from .tables import (Example, Offer, PriceBook, Quota, Region, Tier, TierTable, Trial, UnitPrice,

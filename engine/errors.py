@@ -8,7 +8,6 @@ can meet. Nothing in the package lets a bare `KeyError` or `ValueError` escape.
 
 from __future__ import annotations
 
-from difflib import get_close_matches
 from typing import Iterable, Sequence
 
 import attrs
@@ -36,6 +35,7 @@ class Diagnostic:
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     """A 'did you mean ...?' hint for a misspelt word, or None."""
+    from difflib import get_close_matches  # only errors need it: keeps `import ratecard` light
     close = get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else None
 

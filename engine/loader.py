@@ -6,6 +6,7 @@ the same pipeline for `rulecheck`: it never raises, it returns the book (when
 there is one) with all diagnostics, worked examples included.
 
     read (include.py) -> check (check.py) -> compile (compile.py) -> run examples
+    (or, for a file compiled before and unchanged since, the cache: cache.py)
 """
 
 from __future__ import annotations
@@ -14,13 +15,19 @@ from pathlib import Path
 
 import attrs
 
-from .check import check, check_examples
-from .compile import compile_program
+from typing import TYPE_CHECKING
+
+from . import cache
 from .errors import Diagnostic, RulesError
-from .include import Program, read_program, read_text_program
 from .resources import rules_dir
 from .source import Span
 from .tables import PriceBook
+
+if TYPE_CHECKING:
+    from .include import Program
+
+# The front end (parser, checker, compiler) is imported when a book is first
+# compiled, not with the package: a book served from the cache needs none of it.
 
 UNKNOWN_BOOK = "R006"
 
@@ -51,6 +58,8 @@ def resolve_book_path(path_or_name: str | Path) -> Path:
 
 
 def analyze_program(program: Program, run_examples: bool = True) -> Analysis:
+    from .check import check, check_examples
+    from .compile import compile_program
     diagnostics = check(program)
     if any(d.is_error for d in diagnostics):
         return Analysis(program, None, tuple(diagnostics))
@@ -61,6 +70,7 @@ def analyze_program(program: Program, run_examples: bool = True) -> Analysis:
 
 
 def analyze(path_or_name: str | Path, allow_outside_root: bool = False) -> Analysis:
+    from .include import Program, read_program
     path = resolve_book_path(path_or_name)
     if not path.exists():
         hint = "shipped books: " + ", ".join(shipped_books())
@@ -80,18 +90,25 @@ def load(path_or_name: str | Path, allow_outside_root: bool = False) -> PriceBoo
     """Load a `.rules` file, or a shipped book by name (`"emr-starrocks-ai-function"`).
 
     Worked examples are not run here (`rulecheck` runs them); any error
-    diagnostic raises `RulesError`.
+    diagnostic raises `RulesError`. A compiled book is cached on disk (see
+    `cache.py`) and reused while none of the files it came from has changed.
     """
     path = resolve_book_path(path_or_name)
     if not path.exists():
-        analysis = analyze(path_or_name)
-    else:
-        analysis = analyze_program(read_program(path, allow_outside_root), run_examples=False)
-    return _book_or_raise(analysis)
+        return _book_or_raise(analyze(path_or_name))
+    book = cache.fetch(path, allow_outside_root)
+    if book is not None:
+        return book
+    from .include import read_program
+    analysis = analyze_program(read_program(path, allow_outside_root), run_examples=False)
+    book = _book_or_raise(analysis)
+    cache.store(path, allow_outside_root, analysis.program, book)
+    return book
 
 
 def loads(text: str, name: str = "<string>", base_dir: str | Path | None = None,
           allow_outside_root: bool = False) -> PriceBook:
     """Compile rules given as text; includes resolve against `base_dir` (default: cwd), then the shipped rules."""
+    from .include import read_text_program
     program = read_text_program(text, name, base_dir, allow_outside_root)
     return _book_or_raise(analyze_program(program, run_examples=False))

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Mapping, NamedTuple
 
-from .check import normalize_place
+from .places import normalize_place
 from .errors import (BeyondHighestTier, InvalidTokens, NoPriceInCurrency, NotEffective, RegionNotOffered,
                      UnknownModel, UnknownRegion, UnknownTokenType, did_you_mean)
 from .moments import parse_moment

@@ -1,6 +1,12 @@
 from __future__ import annotations
 
+import os
+import tempfile
+
 import pytest
+
+# Compiled books are cached on disk; the tests use a cache of their own, not the user's.
+os.environ["RATECARD_CACHE_DIR"] = tempfile.mkdtemp(prefix="ratecard-test-cache-")
 
 import ratecard
 
