@@ -411,8 +411,8 @@ class _BillingRun:
         """A CSV file: clean rows take `Rater.rate_row`, the rest the general path."""
         with usage.open() as (header, reader):
             layout = CsvLayout.of(header)
-            if layout is None:
-                self.add_all(iter(usage))  # every row will say which column is missing
+            if layout is None:  # a missing or repeated column: every row will say which
+                self.add_all(iter(usage))
                 return
             width, fields = len(header), token_fields(header)
             rate_row, add = self.rater.row_rater(layout), self.biller.add

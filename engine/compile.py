@@ -137,13 +137,12 @@ class _Compiler:
         return TierTable(start, end, uppers, tiers, table.span)
 
     def tier(self, index: int, row: ast.TierRow) -> Tier:
-        prices: dict[str, dict[str, UnitPrice]] = {}
+        per_unit_prices: dict[str, dict[str, Decimal]] = {}
         for rate in row.rates:
             for price in rate.prices:
                 currency = price.currency.text if price.currency else self.currencies[0]
-                per_unit = price.amount.value
-                per_token = per_unit.scaleb(-self.unit_exponent, decimal.Context(prec=100))
-                prices.setdefault(currency, {})[rate.token_type.text] = UnitPrice(per_unit, per_token)
+                per_unit_prices.setdefault(currency, {})[rate.token_type.text] = price.amount.value
+        prices = {currency: self.unit_prices(by_type) for currency, by_type in per_unit_prices.items()}
         not_billed = frozenset(r.token_type.text for r in row.rates if not r.billed)
         token_types = tuple(r.token_type.text for r in row.rates)
         bounds = row.bounds
@@ -155,6 +154,13 @@ class _Compiler:
             label = f"{bounds.lower.text} < T" + ("" if bounds.upper is None else f" <= {bounds.upper.text}")
         return Tier(index, lower, upper, label, prices,
                     not_billed, token_types, row.span)
+
+    def unit_prices(self, per_unit: dict[str, Decimal]) -> dict[str, UnitPrice]:
+        """Per-token prices of one tier and currency, sharing one exponent."""
+        exact = decimal.Context(prec=100, traps=[decimal.Inexact])
+        per_token = {t: p.scaleb(-self.unit_exponent, exact) for t, p in per_unit.items()}
+        exponent = min(p.as_tuple().exponent for p in per_token.values())
+        return {t: UnitPrice(per_unit[t], p, int(p.scaleb(-exponent, exact)), exponent) for t, p in per_token.items()}
 
     def quota(self) -> Quota | None:
         quotas = self.ast_book.all(ast.Quota)

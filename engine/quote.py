@@ -53,7 +53,7 @@ class Quote(NamedTuple):
     currency: str
     tier: Tier
     requests: int
-    priced: tuple[tuple[str, int, Decimal | None], ...]  # (token type, tokens per request, exact amount or None)
+    priced: tuple[tuple[str, int, bool], ...]  # (token type, tokens per request, billed)
     list_total: Decimal  # exact, at list price
     credits: tuple[Credit, ...]
     total: Decimal  # exact, list total plus credits
@@ -65,9 +65,10 @@ class Quote(NamedTuple):
         """One line per token type: tokens of all requests, unit price as written, exact amount."""
         prices = self.tier.prices.get(self.currency, _NO_PRICES)
         return tuple(
-            QuoteLine(token_type, count * self.requests, prices[token_type].per_unit, amount, True)
-            if amount is not None else QuoteLine(token_type, count * self.requests, ZERO, ZERO, False)
-            for token_type, count, amount in self.priced
+            QuoteLine(token_type, count * self.requests, prices[token_type].per_unit,
+                      _multiply(prices[token_type].per_token, count * self.requests), True)
+            if billed else QuoteLine(token_type, count * self.requests, ZERO, ZERO, False)
+            for token_type, count, billed in self.priced
         )
 
     def line(self, token_type: str) -> QuoteLine:
@@ -193,9 +194,6 @@ def quote(book: PriceBook, region: str, model: str, tokens: Mapping[str, int], r
         offer = find_offer(book, region, model)
     if type(requests) is not int or requests < 1:
         _check_counts(tokens, requests)
-    for count in tokens.values():
-        if type(count) is not int or count < 0:
-            _check_counts(tokens, requests)
     if at is None and not offer.dated:
         moment, table = None, offer.tables[0]
     else:
@@ -206,24 +204,31 @@ def quote(book: PriceBook, region: str, model: str, tokens: Mapping[str, int], r
     elif currency not in book.currencies:
         raise NoPriceInCurrency(f"{book.name} has no prices in {currency!r}",
                                 "it prices in " + ", ".join(book.currencies))
+    selected = tokens.get(offer.selector, 0)
     tiers = table.tiers
-    index = bisect_left(table.uppers, tokens.get(offer.selector, 0))
+    try:
+        index = bisect_left(table.uppers, selected)
+    except TypeError:  # not a number: say so (every count is checked in the loop below)
+        _check_counts(tokens, requests)
     if index == len(tiers):
-        raise _beyond_highest_tier(table, offer, tokens.get(offer.selector, 0))
+        raise _beyond_highest_tier(table, offer, selected)
     tier = tiers[index]
     prices = tier.prices.get(currency, _NO_PRICES)
     priced = []
-    list_total = ZERO
+    units = 0  # the cost in units of 10 ** price.exponent, summed in integers: exact and cheap
     for token_type, count in tokens.items():
+        if type(count) is not int or count < 0:
+            _check_counts(tokens, requests)
         price = prices.get(token_type)
         if price is None:
             if token_type not in tier.not_billed:
                 raise _no_price(book, offer, tier, token_type, currency)
-            priced.append((token_type, count, None))
+            priced.append((token_type, count, False))
             continue
-        amount = _multiply(price.per_token, count * requests)
-        list_total += amount
-        priced.append((token_type, count, amount))
+        units += price.numerator * count
+        exponent = price.exponent  # the same for every price of a tier and currency
+        priced.append((token_type, count, True))
+    list_total = Decimal(units * requests).scaleb(exponent, EXACT) if units else ZERO
     total, credits = list_total, ()
     trial = book.trial
     if trial is not None and moment is not None and moment < trial.until and list_total:

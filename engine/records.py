@@ -107,12 +107,22 @@ class CsvUsage:
         return Reject(self.source, line, ",".join(row), MalformedRow.code,
                       f"the row has {len(row)} fields, the header has {width}")
 
+    def header_problem(self, header: list[str]) -> str | None:
+        """Why the header makes every row unreadable, or None."""
+        repeated = sorted({name for name in header if header.count(name) > 1})
+        if repeated:
+            return f"the header repeats the column {', '.join(repeated)}, so its rows are ambiguous"
+        return None
+
     def __iter__(self) -> Iterator[RawRecord | Reject]:
         with self.open() as (header, reader):
             width = len(header)
             tokens = token_fields(header)
+            problem = self.header_problem(header)
             for row in reader:
-                if len(row) == width:
+                if problem and row:
+                    yield Reject(self.source, reader.line_num, ",".join(row), MalformedRow.code, problem)
+                elif len(row) == width:
                     yield RawRecord(self.source, reader.line_num, dict(zip(header, row)), None, tokens)
                 elif row:
                     yield self.width_reject(reader.line_num, row, width)

@@ -36,10 +36,17 @@ class Region:
 
 @frozen
 class UnitPrice:
-    """One token type's price in one currency: as written (per pricing unit) and per token."""
+    """One token type's price in one currency: as written (per pricing unit) and per token.
+
+    `per_token` is also kept as an integer `numerator` times 10 ** `exponent`,
+    with one exponent for all token types of a tier and currency, so that a
+    quote can sum a request's cost in integers and build one `Decimal` at the end.
+    """
 
     per_unit: Decimal
     per_token: Decimal
+    numerator: int
+    exponent: int
 
 
 @attrs.frozen(slots=True, eq=False)

@@ -212,6 +212,15 @@ def test_malformed_files_are_rejects_not_crashes(tmp_path, starrocks):
     short.write_text("timestamp,account,region,model,input_tokens,output_tokens\n2026-05-01T10:00:00Z,a,us-east-1\n")
     bill = starrocks.bill(read_usage([short]))
     assert [(r.line, r.code) for r in bill.rejects] == [(2, "E205")]
+    repeated = tmp_path / "repeated.csv"
+    repeated.write_text("timestamp,account,region,model,input_tokens,input_tokens\n"
+                        "2026-05-01T10:00:00Z,a,us-east-1,qwen-plus,5,7\n")
+    bill = starrocks.bill(read_usage([repeated]))
+    assert bill.rejected == 1 and "repeats the column input_tokens" in bill.rejects[0].reason
+    missing = tmp_path / "missing.csv"
+    missing.write_text("timestamp,region,model,input_tokens\n2026-05-01T10:00:00Z,us-east-1,qwen-plus,5\n")
+    bill = starrocks.bill(read_usage([missing]))
+    assert bill.rejected == 1 and "no account" in bill.rejects[0].reason
 
 
 # --- properties ------------------------------------------------------------------------------------
