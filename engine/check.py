@@ -363,8 +363,8 @@ class _Checker:
             return
         prev_upper = previous.upper.value
         if bounds.lower.value < prev_upper:
-            self.error(TIER_OVERLAP, f"this tier overlaps the previous one ({bounds.lower.text} < "
-                       f"{previous.upper.text})", bounds.span, f"start this tier at `{previous.upper.text} < T`")
+            self.error(TIER_OVERLAP, f"this tier starts at {bounds.lower.text}, inside the previous tier, which "
+                       f"ends at {previous.upper.text}", bounds.span, f"start this tier at `{previous.upper.text} < T`")
         elif bounds.lower.value > prev_upper:
             self.error(TIER_GAP, f"requests of {previous.upper.text} to {bounds.lower.text} tokens fall between tiers",
                        bounds.span, f"start this tier at `{previous.upper.text} < T`")
@@ -384,6 +384,7 @@ class _Checker:
         for missing in sorted(token_types - set(seen)):
             self.error(MISSING_RATE, f"this tier of model '{model.name.text}' has no rate for '{missing}' tokens",
                        row.span, f"add `{missing} PRICE`, or `{missing} not billed` if it is free")
+        currency_sets = {name: codes for name, codes in currency_sets.items() if codes}
         if len(set(currency_sets.values())) > 1:
             described = ", ".join(f"{k} in {'/'.join(sorted(v))}" for k, v in currency_sets.items())
             self.error(MIXED_CURRENCIES, f"the token types of this tier are priced in different currencies "

@@ -63,9 +63,9 @@ def parse(text: str, path: str) -> lark.Tree | list[Diagnostic]:
             break
         except UnexpectedToken as error:  # the lexer met a word that fits nowhere here; it is consumed
             recovery.feed(error.token, error)
-        except UnexpectedCharacters as error:  # no word at all: step over the character
+        except UnexpectedCharacters as error:  # nothing the language knows: step over the whole word
             recovery.fail(error, None)
-            lexer.state.line_ctr.feed(text[error.pos_in_stream:error.pos_in_stream + 1])
+            lexer.state.line_ctr.feed(bad_word(text, error.pos_in_stream) or text[error.pos_in_stream])
     else:
         return recovery.errors
     try:
@@ -113,8 +113,13 @@ class _Recovery:
             diagnostic = _syntax_diagnostic(error, self.text, self.path)
             previous = self.previous
             if previous is not None and previous.type == "NAME" and str(previous) in _keyword_words():
-                diagnostic = attrs.evolve(diagnostic, hint=f"is a '}}' missing before '{previous}' "
-                                                           f"(line {previous.line})?")
+                # A keyword read as a name: the block before it was never closed.
+                span = Span(self.path, previous.line, previous.column, previous.end_line, previous.end_column)
+                diagnostic = Diagnostic(SYNTAX, f"'{previous}' cannot stand here: the block before it is still open",
+                                        span, f"is a '}}' missing before '{previous}'?")
+            elif previous is not None and previous.type == "RBRACE" and diagnostic.hint is None:
+                diagnostic = attrs.evolve(diagnostic, hint=f"does the '}}' on line {previous.line} "
+                                                           "close its block too early?")
             self.errors.append(diagnostic)
         self.recovering = True
         self.skip_depth = 1 if token is not None and token.type == "LBRACE" else 0
@@ -130,6 +135,14 @@ def _keyword_terminals() -> frozenset[str]:
 def _keyword_words() -> frozenset[str]:
     return frozenset(t.pattern.value for t in parser().terminals
                      if t.pattern.type == "str" and t.pattern.value.isalpha())
+
+
+def bad_word(text: str, position: int) -> str:
+    """The run of non-space characters that starts at `position`."""
+    end = position
+    while end < len(text) and not text[end].isspace():
+        end += 1
+    return text[position:end]
 
 
 def _describe(terminal: str) -> str:
@@ -161,9 +174,13 @@ def _expected_phrase(expected: set[str]) -> str:
 
 def _syntax_diagnostic(error: UnexpectedInput, text: str, path: str) -> Diagnostic:
     if isinstance(error, UnexpectedCharacters):
-        char = text[error.pos_in_stream] if error.pos_in_stream < len(text) else ""
-        span = Span.point(path, error.line, error.column)
-        return Diagnostic(SYNTAX, f"unexpected character {char!r}", span,
+        word = bad_word(text, error.pos_in_stream)
+        span = Span(path, error.line, error.column, error.line, error.column + max(1, len(word)))
+        if word[:1].isdigit() or word[:2].lstrip("-")[:1].isdigit():
+            return Diagnostic(SYNTAX, f"'{word}' is not a number", span,
+                              "write digits with an optional decimal part and K (x 1,000) or M (x 1,000,000): "
+                              "0.000480, 128K, 1M")
+        return Diagnostic(SYNTAX, f"unexpected character {word[:1]!r}", span,
                           "names use letters, digits, '-' and '_'; text goes in double quotes")
     if isinstance(error, UnexpectedEOF):
         lines = text.splitlines() or [""]

@@ -27,6 +27,7 @@ def test_multipliers_are_exact():
     ("book b { currency USD } }", "unexpected '}'"),
     ("book b { round 6 half-up ; }", "unexpected character ';'"),
     ("book b { group g = }", "expected a name"),
+    ("book b { round 6x half-up }", "'6x' is not a number"),
 ])
 def test_syntax_errors_are_plain(text, words):
     diagnostics = parse(text, "x.rules")

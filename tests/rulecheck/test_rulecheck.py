@@ -109,6 +109,27 @@ def test_explain_spells_out_multipliers(capsys):
     assert "US (Virginia), one ai_query() call" in out and "(passes)" in out
 
 
+# --- the mistakes a tired person makes in a shipped book: one diagnostic, at the right place -------
+
+@pytest.mark.parametrize("old, new, code, line, column", [
+    ("input 0.000480   output 0.001440", "input 0.00048O   output 0.001440", "R001", 28, 32),  # a price
+    ("128K < T <= 256K", "128K < T <= 265K", "R021", 25, 7),  # a bound
+    ("input 0.001440   output 0.004320\n    }", "input 0.001440   output 0.004320\n", "R001", 34, 3),  # a brace
+    ("=>  USD 0.000389", "=>  USD 0.000398", "R032", 40, 3),  # an example
+    ("input 0.000480   output 0.001440", "input 0.000840   output 0.001440", "R032", 40, 3),  # a price
+])
+def test_one_broken_thing_in_a_shipped_book(capsys, tmp_path, old, new, code, line, column):
+    text = (rules_dir() / "emr-starrocks-ai-function.rules").read_text()
+    assert old in text
+    (tmp_path / "book.rules").write_text(text.replace(old, new, 1))
+    exit_code, out, _ = run(capsys, "book.rules", cwd=tmp_path)
+    assert exit_code == 1
+    findings = [row for row in out.splitlines() if ": error[" in row]
+    assert len(findings) == 1, out
+    assert findings[0].startswith(f"book.rules:{line}:{column}: error[{code}]")
+    assert "help: " in out
+
+
 # --- fuzz: break a shipped book at random --------------------------------------------------------
 
 BOOK_TEXT = (rules_dir() / "emr-starrocks-ai-function.rules").read_text()
