@@ -398,7 +398,7 @@ class _BillingRun:
             if isinstance(item, RawRecord):
                 self.reject(Reject(item.source, item.line, item.original(), error.code, reason))
             else:
-                self.reject(Reject("<records>", 0, repr(item), error.code, reason))
+                self.reject(Reject("<records>", self.read, repr(item), error.code, reason))
 
     def add_all(self, records: Iterable) -> None:
         for item in records:

@@ -212,6 +212,14 @@ def parse_count(name: str, value: Any) -> int:
     return count
 
 
+def _checked(record: UsageRecord, assume_tz: tzinfo | None) -> UsageRecord:
+    """A caller's own `UsageRecord`, held to the same rules as a row of a file."""
+    fields = {"timestamp": record.timestamp, "account": record.account, "region": record.region,
+              "model": record.model, "requests": record.requests, "request_id": record.request_id}
+    fields.update({f"{token_type}{TOKEN_SUFFIX}": count for token_type, count in record.tokens})
+    return to_record(fields, assume_tz)
+
+
 def required_text(fields: Mapping[str, Any], name: str) -> str:
     value = fields.get(name)
     text = "" if value is None else str(value).strip()
@@ -243,9 +251,9 @@ def parse_tokens(fields: Mapping[str, Any], token_fields_: Iterable[tuple[str, s
 
 def to_record(fields: Mapping[str, Any], assume_tz: tzinfo | None = None,
               token_fields_: Iterable[tuple[str, str]] | None = None) -> UsageRecord:
-    """Validate one record's fields (from a file or a caller's dict)."""
+    """Validate one record's fields (from a file or a caller's dict); a `UsageRecord` is checked as it is."""
     if isinstance(fields, UsageRecord):
-        return fields
+        return _checked(fields, assume_tz)
     account, region, model = (required_text(fields, name) for name in ("account", "region", "model"))
     stamp = fields.get("timestamp")
     stamp = stamp if isinstance(stamp, datetime) else required_text(fields, "timestamp")

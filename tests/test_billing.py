@@ -430,3 +430,18 @@ def test_clean_csv_rows_take_the_fast_path(tmp_path, monkeypatch):
     bill = SMALL_QUOTA.bill(read_usage([path]))
     assert bill.billed == 3
     assert len(calls) == 1  # the first row looks the offer up through `rate`; the others skip it
+
+
+def test_usage_records_from_code_are_held_to_the_same_rules(starrocks):
+    from ratecard.records import UsageRecord
+    when = datetime(2026, 5, 1, 10, tzinfo=UTC8)
+    good = UsageRecord(when, "a", "US (Virginia)", "qwen-plus", (("input", 750), ("output", 20)))
+    negative = UsageRecord(when, "a", "us-east-1", "qwen-plus", (("input", -5),))
+    naive = UsageRecord(datetime(2026, 5, 1, 10), "a", "us-east-1", "qwen-plus", (("input", 5),))
+    bill = starrocks.bill([good, negative, naive])
+    assert (bill.billed, bill.rejected) == (1, 2)
+    assert [(r.line, r.code) for r in bill.rejects] == [(2, "E204"), (3, "E203")]  # line: the record's number
+    assert bill.totals["USD"].list == D("0.0003888")
+    rated = starrocks.rate(good)
+    assert (rated.tier.index, rated.tokens) == (1, (("input", 750), ("output", 20)))
+    assert rated.timestamp == when
