@@ -37,6 +37,7 @@ def test_quote_json_has_money_in_strings():
     (["--tokens", "cached=5"], 1, "does not price 'cached'"),
     (["--input", "-3"], 2, "negative"),
     (["--input", "lots"], 2, "not a whole number"),
+    (["--at", "yesterday"], 2, "not an ISO 8601 time"),
 ])
 def test_quote_failures(args, code, words):
     base = ["quote", "emr-starrocks-ai-function", "--region", "us-east-1", "--model", "qwen-plus"]

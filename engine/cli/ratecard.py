@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Sequence
 
@@ -71,7 +72,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="tokens of another type per request, e.g. cached_input=100 (repeatable)")
     quote.add_argument("--requests", type=_count, default=1, metavar="K", help="identical requests (default 1)")
     quote.add_argument("--currency", help="currency of the quote (default: the book's first)")
-    quote.add_argument("--at", metavar="TIME", help="when the request is made (ISO 8601; default now)")
+    quote.add_argument("--at", metavar="TIME", type=_moment,
+                       help="when the request is made (ISO 8601; default now)")
     quote.add_argument("--format", choices=("text", "json"), default="text")
     quote.set_defaults(run=_quote)
 
@@ -89,6 +91,13 @@ def _parser() -> argparse.ArgumentParser:
                       help="zone for timestamps without an offset, e.g. UTC+8 (default: reject them)")
     bill.set_defaults(run=_bill)
     return parser
+
+
+def _moment(text: str):
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an ISO 8601 time such as 2026-05-01T10:00+08:00") from None
 
 
 def _zone(text: str):
