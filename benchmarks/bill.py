@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import random
 import subprocess
 import sys
@@ -110,15 +111,18 @@ def main() -> None:
         bare, _ = measure([sys.executable, "-c", BARE_PARSE, str(large)])
         hand, _ = measure([sys.executable, "-c", HAND_WRITTEN, str(large)])
         ours, peak_large = measure([*ratecard, str(large), *out])
+        lines_large = len(json.loads(Path(folder, "bill.json").read_text())["lines"])
         _, peak_small = measure([*ratecard, str(small), *out])
+        lines_small = len(json.loads(Path(folder, "bill.json").read_text())["lines"])
     print(f"{count:,} records")
     print(f"bare csv parse:        {count / bare:>10,.0f} records/s  ({bare:.2f} s)")
     print(f"hand-written rater:    {count / hand:>10,.0f} records/s  ({hand:.2f} s)")
     print(f"ratecard bill (json):  {count / ours:>10,.0f} records/s  ({ours:.2f} s)")
     print(f"ratio to the hand-written rater: {hand / ours:.2f}x (goal >= 2x)")
     print(f"ratio to the bare parse:         {bare / ours:.2f}x of its speed (goal >= 0.5x)")
-    print(f"peak memory: {peak_small / 1024:.0f} MiB at {count // 10:,} records, {peak_large / 1024:.0f} MiB at "
-          f"{count:,} ({peak_large / peak_small:.2f}x for 10x the records; goal: flat)")
+    print(f"peak memory: {peak_small / 1024:.0f} MiB at {count // 10:,} records ({lines_small:,} bill lines), "
+          f"{peak_large / 1024:.0f} MiB at {count:,} ({lines_large:,} bill lines): "
+          f"{peak_large / peak_small:.2f}x for 10x the records (goal: flat)")
 
 
 if __name__ == "__main__":

@@ -276,6 +276,7 @@ class Rater:
          token_types) = layout
         offers, accepts, minutes, instant_of_text = self._clean_offers, self.accepts, self._minutes, \
             self.instant_of_text
+        accepted: dict[Tier, bool] = {}  # this file's token types, per tier
         zone, cycle_seconds, trial_until = self.zone_seconds, self.cycle_seconds, self.trial_until
         fromisoformat = datetime.fromisoformat
 
@@ -317,7 +318,10 @@ class Rater:
             if index == len(table.tiers):
                 return None
             tier = table.tiers[index]
-            if not accepts(tier, token_types):
+            ok = accepted.get(tier)
+            if ok is None:
+                ok = accepted[tier] = accepts(tier, token_types)
+            if not ok:
                 return None
             counts = tuple(counts)
             instant = (minute + second) * 1_000_000 if minute is not None else instant_of_text(stamp, moment)
@@ -477,7 +481,12 @@ class _Biller:
     def add(self, rated: RatedRecord) -> None:
         instant, account, offer, tier, cycle, token_types, totals, in_trial, _ = rated
         key = (cycle, account, offer, tier, token_types)
-        _add_counts(self.usage, key, totals)
+        bucket = self.usage.get(key)
+        if bucket is not None and len(totals) == 2:  # _add_counts, inlined for the common case
+            bucket[0] += totals[0]
+            bucket[1] += totals[1]
+        else:
+            _add_counts(self.usage, key, totals)
         if in_trial:
             _add_counts(self.trial, key, totals)
         seen = self.first_seen.get(account)
