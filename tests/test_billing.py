@@ -445,3 +445,25 @@ def test_usage_records_from_code_are_held_to_the_same_rules(starrocks):
     rated = starrocks.rate(good)
     assert (rated.tier.index, rated.tokens) == (1, (("input", 750), ("output", 20)))
     assert rated.timestamp == when
+
+
+def test_a_record_outside_the_books_dates_is_a_reject():
+    dated = ratecard.loads("""
+        include "alibaba-regions.rules"
+        book dated "Dated" {
+          currency USD
+          price per 1M tokens
+          cycle daily in UTC
+          round 6 half-up
+          effective from 2026-01-01
+          model m {
+            us-east-1 effective until 2026-07-01 { input 1 output 2 }
+            us-east-1 effective from 2026-07-01 { input 3 output 4 }
+          }
+        }""")
+    records = [{"timestamp": when, "account": "a", "region": "us-east-1", "model": "m", "input_tokens": "1000000"}
+               for when in ("2025-12-31T23:59:59Z", "2026-06-30T23:59:59Z", "2026-07-01T00:00:00Z")]
+    bill = dated.bill(records)
+    assert [r.code for r in bill.rejects] == ["E108"]
+    assert [(line.cycle_start.day, line.amount) for line in bill.lines] == [(30, 1), (1, 3)]
+    assert bill.lines[0].cycle_end - bill.lines[0].cycle_start == timedelta(days=1)

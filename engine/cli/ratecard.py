@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Sequence
 
+from .. import __version__
 from ..billing import RecordRejected, progress_printer
 from ..errors import PricingError, RatecardError, RulesError
 from ..loader import load, shipped_books
@@ -59,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ratecard", description="Quote requests and bill usage with a ratecard price book.",
         epilog="Shipped books: " + ", ".join(shipped_books()))
+    parser.add_argument("--version", action="version", version=f"ratecard {__version__}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     quote = commands.add_parser("quote", help="price one request (or N identical ones)",

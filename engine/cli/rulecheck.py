@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from .. import __version__
 from ..errors import Diagnostic
 from ..include import read_program
 from ..explain import explain
@@ -30,6 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("paths", nargs="*", default=["rules"], metavar="PATH",
                         help=".rules files or directories (default: rules/)")
     parser.add_argument("--strict", action="store_true", help="warnings fail too")
+    parser.add_argument("--version", action="version", version=f"rulecheck (ratecard {__version__})")
     parser.add_argument("--format", choices=("text", "json", "github"), default="text")
     parser.add_argument("--explain", metavar="BOOK",
                         help="print the book as the engine understands it (a path or a shipped book's name)")
