@@ -152,6 +152,15 @@ class Model:
     tables: tuple[RateTable, ...]
     span: Span
 
+    def token_types(self) -> tuple[str, ...]:
+        """Every token type the model's rate tables name, in order of first appearance."""
+        seen: dict[str, None] = {}
+        for table in self.tables:
+            for row in table.rows:
+                for rate in row.rates:
+                    seen.setdefault(rate.token_type.text)
+        return tuple(seen)
+
 
 @node
 class QuotaFree:

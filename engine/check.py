@@ -104,7 +104,8 @@ class _Checker:
         books = root.all(ast.Book) if root else []
         if not books:
             if root is not None:
-                self.error(BOOK_COUNT, "this file defines no book", root.span if root.span.line else Span.point(root.path, 1, 1),
+                where = root.span if root.span.line else Span.point(root.path, 1, 1)
+                self.error(BOOK_COUNT, "this file defines no book", where,
                            "add `book NAME \"Title\" { ... }`; a file of shared regions is included, not loaded")
             return None
         for extra in books[1:]:
@@ -195,7 +196,7 @@ class _Checker:
         if not models:
             self.error(MISSING_SETTING, f"book '{book.name.text}' prices no model", book.name.span,
                        "add `model NAME { ... }`")
-        token_types = {r.token_type.text for m in models.values() for t in m.tables for row in t.rows for r in row.rates}
+        token_types = {token_type for model in models.values() for token_type in model.token_types()}
         quota = self._single(book, ast.Quota, "quota", None)
         if quota is not None:
             self._quota(quota, token_types)
@@ -218,7 +219,8 @@ class _Checker:
         if self.currencies and example.currency.text not in self.currencies:
             self.error(BAD_CURRENCY, f"example '{example.title}' expects {example.currency.text}, "
                        "which the book does not price in", example.currency.span,
-                       did_you_mean(example.currency.text, self.currencies) or "use one of " + ", ".join(self.currencies))
+                       did_you_mean(example.currency.text, self.currencies)
+                       or "use one of " + ", ".join(self.currencies))
         if example.at is not None:
             self._moment(example.at)
 
@@ -237,7 +239,7 @@ class _Checker:
         unit = self._single(book, ast.PriceUnit, "price per", "price per 1K tokens")
         if unit is not None and unit.tokens is not None:
             size = unit.tokens.value
-            if size <= 0 or size != size.to_integral_value() or set(str(int(size))[1:]) - {"0"} or str(int(size))[0] != "1":
+            if not (size > 0 and size == size.to_integral_value() and str(int(size)).rstrip("0") == "1"):
                 self.error(BAD_SETTING, f"price unit '{unit.tokens.text}' is not a power of ten", unit.tokens.span,
                            "write `price per token`, `price per 1K tokens` or `price per 1M tokens`")
         cycle = self._single(book, ast.Cycle, "cycle", "cycle hourly in UTC+8")
@@ -286,7 +288,7 @@ class _Checker:
     # -- models -----------------------------------------------------------
 
     def _model(self, model: ast.Model) -> None:
-        token_types = {r.token_type.text for t in model.tables for row in t.rows for r in row.rates}
+        token_types = set(model.token_types())
         for extra in model.selectors[1:]:
             self.error(REPEATED_SETTING, f"model '{model.name.text}' says twice what chooses its tier", extra.span,
                        "keep one `tier by ... tokens per request`")
@@ -398,7 +400,8 @@ class _Checker:
             where = price.currency.span if price.currency else price.span
             if price.currency is not None and code not in self.currencies:
                 self.error(BAD_CURRENCY, f"currency '{code}' is not declared by the book", where,
-                           did_you_mean(code, self.currencies) or f"add it to `currency {', '.join(self.currencies + [code])}`")
+                           did_you_mean(code, self.currencies)
+                           or f"add it to `currency {', '.join(self.currencies + [code])}`")
                 continue
             if code in currencies:
                 self.error(BAD_CURRENCY, f"'{rate.token_type.text}' has two {code} prices", where, "keep one")

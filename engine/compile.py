@@ -60,7 +60,7 @@ class _Compiler:
         groups = {g.name.text: tuple(m.text for m in g.members) for g in book.all(ast.Group)}
         models, offers = {}, {}
         for model in book.all(ast.Model):
-            models[model.name.text] = self.token_types(model)
+            models[model.name.text] = model.token_types()
             for region_id, offer in self.offers(model, regions, groups).items():
                 offers[(model.name.text, region_id)] = offer
         sources = book.all(ast.SourceRef)
@@ -103,15 +103,6 @@ class _Compiler:
                 lookup[name] = region.id
                 lookup[normalize_place(name)] = region.id
         return lookup
-
-    @staticmethod
-    def token_types(model: ast.Model) -> tuple[str, ...]:
-        seen: dict[str, None] = {}
-        for table in model.tables:
-            for row in table.rows:
-                for rate in row.rates:
-                    seen.setdefault(rate.token_type.text)
-        return tuple(seen)
 
     def offers(self, model: ast.Model, regions: dict[str, Region], groups: dict) -> dict[str, Offer]:
         selector = model.selectors[0].token_type.text if model.selectors else "input"

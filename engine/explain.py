@@ -56,7 +56,8 @@ def _mode(mode: str) -> str:
 def _range(start, end) -> str:
     if start is None and end is None:
         return "always"
-    return f"from {start.isoformat() if start else 'the beginning'} until {end.isoformat() if end else 'further notice'}"
+    since = start.isoformat() if start else "the beginning"
+    return f"from {since} until {end.isoformat() if end else 'further notice'}"
 
 
 def _regions(book: PriceBook) -> list[str]:

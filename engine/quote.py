@@ -103,8 +103,8 @@ def resolve_region(book: PriceBook, place: str) -> str:
         region_id = book.place_lookup.get(normalize_place(str(place)))
         if region_id is None:
             names = [*book.regions, *(n for r in book.regions.values() for n in r.display_names)]
-            raise UnknownRegion(f"unknown region '{place}'",
-                                did_you_mean(str(place), names) or "use a region ID such as us-east-1 or its display name")
+            raise UnknownRegion(f"unknown region '{place}'", did_you_mean(str(place), names)
+                                or "use a region ID such as us-east-1 or its display name")
     return region_id
 
 

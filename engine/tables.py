@@ -153,8 +153,8 @@ class PriceBook:
     quote = quoting.quote
 
     def rate(self, record, currency: str | None = None):
-        """Price one usage record at list price. See `ratecard.billing.rate`."""
-        from .billing import rate
+        """Place one usage record on the bill: its cycle, tier and tokens. See `ratecard.rating.rate`."""
+        from .rating import rate
         return rate(self, record, currency)
 
     def bill(self, records: Iterable, currency: str | None = None, **options):

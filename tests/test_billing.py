@@ -32,7 +32,8 @@ REGION_IDS = {
 }
 CHINA = {"cn-beijing", "cn-shanghai", "cn-hangzhou", "cn-shenzhen", "cn-qingdao", "cn-zhangjiakou", "cn-wulanchabu"}
 SEED_TIERS = {  # (upper bound, input USD/1K, output USD/1K), copied from 000_de52ca9b654cf9f8.txt
-    "china": [(128_000, "0.000138", "0.000344"), (256_000, "0.000414", "0.003442"), (1_000_000, "0.000827", "0.008257")],
+    "china": [(128_000, "0.000138", "0.000344"), (256_000, "0.000414", "0.003442"),
+              (1_000_000, "0.000827", "0.008257")],
     "international": [(256_000, "0.000480", "0.001440"), (1_000_000, "0.001440", "0.004320")],
 }
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-import ratecard
 from ratecard.parse import parse, parser
 
 

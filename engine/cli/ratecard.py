@@ -213,7 +213,8 @@ def quote_text(book: PriceBook, quote: Quote) -> str:
     rows = []
     for line in quote.lines:
         price = "not billed" if not line.billed else f"{quote.currency} {line.unit_price} / {quote.pricing_unit}"
-        rows.append((line.token_type, f"{line.tokens:,} tokens", price, _rounded(book, line.amount), plain(line.amount)))
+        rows.append((line.token_type, f"{line.tokens:,} tokens", price, _rounded(book, line.amount),
+                     plain(line.amount)))
     rows.append(("list price", "", "", _rounded(book, quote.list_total), plain(quote.list_total)))
     for credit in quote.credits:
         rows.append((f"{credit.kind} credit", "", "", _rounded(book, credit.amount), plain(credit.amount)))
