@@ -1,7 +1,7 @@
 """Usage records to a bill.
 
 Takes a compiled `PriceBook` and usage records (raw file rows, dicts or
-`UsageRecord`s) and gives a `Bill`: exact lines per billing cycle, account,
+`UsageRecord`s), places each with `rating.py`, and gives a `Bill`: exact lines per billing cycle, account,
 region, model, tier and token type, with the free quota and the free trial as
 credit lines of their own, totals per currency, the rejects with their reasons,
 and the record counts (`read = billed + rejected`).

@@ -75,7 +75,9 @@ def _regions(book: PriceBook) -> list[str]:
 
 def _model(book: PriceBook, model: str) -> list[str]:
     offers = [offer for (name, _), offer in book.offers.items() if name == model]
-    lines = [f"model {model}: tier chosen by {offers[0].selector} tokens per request"]
+    flat = all(tier.label == "all" for offer in offers for table in offer.tables for tier in table.tiers)
+    chooser = "one rate for every request size" if flat else f"tier chosen by {offers[0].selector} tokens per request"
+    lines = [f"model {model}: {chooser}"]
     by_tables: dict[tuple[int, ...], list[str]] = {}
     tables_of: dict[tuple[int, ...], tuple[TierTable, ...]] = {}
     for offer in offers:

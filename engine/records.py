@@ -78,11 +78,14 @@ class RawRecord(NamedTuple):
     token_fields: tuple[tuple[str, str], ...] | None = None  # (field, token type); None: find them per record
 
     def original(self) -> str:
-        if self.text is not None:
-            return self.text
-        out = io.StringIO()
-        csv.writer(out, lineterminator="").writerow(str(v) for v in self.fields.values())
-        return out.getvalue()
+        return self.text if self.text is not None else csv_text(self.fields.values())
+
+
+def csv_text(values: Iterable[Any]) -> str:
+    """One CSV row as text, quoted as a CSV writer would: how a rejected row is shown."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(str(v) for v in values)
+    return out.getvalue()
 
 
 class CsvUsage:
@@ -104,7 +107,7 @@ class CsvUsage:
             yield header, reader
 
     def width_reject(self, line: int, row: list[str], width: int) -> Reject:
-        return Reject(self.source, line, ",".join(row), MalformedRow.code,
+        return Reject(self.source, line, csv_text(row), MalformedRow.code,
                       f"the row has {len(row)} fields, the header has {width}")
 
     def header_problem(self, header: list[str]) -> str | None:
@@ -121,7 +124,7 @@ class CsvUsage:
             problem = self.header_problem(header)
             for row in reader:
                 if problem and row:
-                    yield Reject(self.source, reader.line_num, ",".join(row), MalformedRow.code, problem)
+                    yield Reject(self.source, reader.line_num, csv_text(row), MalformedRow.code, problem)
                 elif len(row) == width:
                     yield RawRecord(self.source, reader.line_num, dict(zip(header, row)), None, tokens)
                 elif row:
