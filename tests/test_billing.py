@@ -468,3 +468,22 @@ def test_a_record_outside_the_books_dates_is_a_reject():
     assert [r.code for r in bill.rejects] == ["E108"]
     assert [(line.cycle_start.day, line.amount) for line in bill.lines] == [(30, 1), (1, 3)]
     assert bill.lines[0].cycle_end - bill.lines[0].cycle_start == timedelta(days=1)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--out", "/nonexistent/dir/bill.json"], "cannot write /nonexistent/dir/bill.json: no such directory"),
+    (["--rejects", "/nonexistent/r.csv"], "cannot write /nonexistent/r.csv: no such directory"),
+    (["--currency", "EUR"], "has no prices in 'EUR'"),
+])
+def test_bill_cli_usage_errors_exit_2_before_reading(capsys, args, words):
+    assert ratecard_main(["bill", "emr-starrocks-ai-function", str(EXAMPLE), *args]) == 2
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err
+
+
+def test_bill_cli_not_utf8(tmp_path, capsys):
+    usage = tmp_path / "u.csv"
+    usage.write_bytes(b"timestamp,account\n\xff\xfe\xfa,a\n")
+    assert ratecard_main(["bill", "emr-starrocks-ai-function", str(usage)]) == 2
+    assert "not UTF-8" in capsys.readouterr().err
+    assert not list(tmp_path.glob("*.rejects.csv")) and not list(tmp_path.glob(".*.tmp"))

@@ -30,6 +30,12 @@ from .render import diagnostic_text
 EXIT_OK, EXIT_UNPRICED, EXIT_USAGE = 0, 1, 2
 
 
+class UsageError(RatecardError):
+    """The command was asked for something it cannot do (a missing file, an unknown currency, ...)."""
+
+    code = "E010"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -72,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     quote.add_argument("--output", type=_count, default=0, metavar="N", help="output tokens per request")
     quote.add_argument("--tokens", action="append", default=[], type=_typed_count, metavar="TYPE=N",
                        help="tokens of another type per request, e.g. cached_input=100 (repeatable)")
-    quote.add_argument("--requests", type=_count, default=1, metavar="K", help="identical requests (default 1)")
+    quote.add_argument("--requests", type=_positive, default=1, metavar="K", help="identical requests (default 1)")
     quote.add_argument("--currency", help="currency of the quote (default: the book's first)")
     quote.add_argument("--at", metavar="TIME", type=_moment,
                        help="when the request is made (ISO 8601; default now)")
@@ -119,6 +125,13 @@ def _count(text: str) -> int:
     return value
 
 
+def _positive(text: str) -> int:
+    value = _count(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
 def _typed_count(text: str) -> tuple[str, int]:
     name, sep, count = text.partition("=")
     if not sep or not name:
@@ -141,35 +154,53 @@ def _quote(args: argparse.Namespace) -> int:
 
 def _bill(args: argparse.Namespace) -> int:
     book = load(args.book)
-    for name in args.usage:
-        if not Path(name).is_file():
-            raise RatecardError(f"no such usage file: {name}", "pass CSV (.csv) or JSON Lines (.jsonl) files")
-    rejects = RejectsFile(Path(args.rejects) if args.rejects else _default_rejects(args), bool(args.rejects))
+    rejects_path = Path(args.rejects) if args.rejects else _default_rejects(args)
+    _check_bill_arguments(args, book, rejects_path)
+    rejects = RejectsFile(rejects_path, bool(args.rejects))
     progress = progress_printer()
     try:
         result = book.bill(read_usage(args.usage), currency=args.currency, assume_tz=args.assume_tz,
                            on_reject=rejects.add, strict=args.strict, on_progress=progress)
     except RecordRejected as error:
+        rejects.discard()
         _fail(error)
         return EXIT_UNPRICED
     except UnicodeDecodeError as error:
-        raise RatecardError(f"a usage file is not UTF-8 text ({error.reason})", "save it as UTF-8") from None
+        rejects.discard()
+        raise UsageError(f"a usage file is not UTF-8 text ({error.reason})", "save it as UTF-8") from None
     except OSError as error:
-        raise RatecardError(f"cannot read usage: {error}") from None
+        rejects.discard()
+        raise UsageError(f"{error.strerror or error}: {error.filename}") from None
     finally:
-        rejects.close()
         if progress is not None:
             sys.stderr.write("\r\033[K")  # clear the progress line
-    text = FORMATS[args.format](result, book)
-    if args.out:
-        write_atomic(args.out, text)
-    else:
-        sys.stdout.write(text)
+    try:
+        rejects.close()
+        text = FORMATS[args.format](result, book)
+        if args.out:
+            write_atomic(args.out, text)
+        else:
+            sys.stdout.write(text)
+    except OSError as error:
+        raise UsageError(f"cannot write {error.filename}: {error.strerror or error}") from None
     summary = f"ratecard: {result.read:,} records read = {result.billed:,} billed + {result.rejected:,} rejected"
     if rejects.written:
         summary += f"; rejects in {rejects.path}"
     print(summary, file=sys.stderr)
     return EXIT_OK if result.rejected == 0 else EXIT_UNPRICED
+
+
+def _check_bill_arguments(args: argparse.Namespace, book: PriceBook, rejects: Path) -> None:
+    """Everything that can be known to fail before a record is read."""
+    for name in args.usage:
+        if not Path(name).is_file():
+            raise UsageError(f"no such usage file: {name}", "pass CSV (.csv) or JSON Lines (.jsonl) files")
+    if args.currency is not None and args.currency not in book.currencies:
+        raise UsageError(f"{book.name} has no prices in {args.currency!r}",
+                         "it prices in " + ", ".join(book.currencies))
+    for path in (Path(args.out) if args.out else None, rejects):
+        if path is not None and not (path.parent if str(path.parent) else Path(".")).is_dir():
+            raise UsageError(f"cannot write {path}: no such directory", "create the directory first")
 
 
 def _default_rejects(args: argparse.Namespace) -> Path:
@@ -203,6 +234,13 @@ class RejectsFile:
             self._handle.close()
             os.replace(self._temporary, self.path)
             self.written = True
+
+    def discard(self) -> None:
+        """No bill was made: leave no rejects file behind."""
+        if self._handle is not None:
+            self._handle.close()
+            Path(self._temporary).unlink(missing_ok=True)
+            self._handle = None
 
 
 def quote_text(book: PriceBook, quote: Quote) -> str:
