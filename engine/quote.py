@@ -53,7 +53,7 @@ class Quote(NamedTuple):
     currency: str
     tier: Tier
     requests: int
-    priced: tuple[tuple[str, int, bool], ...]  # (token type, tokens per request, billed)
+    priced: tuple[tuple[str, int], ...]  # (token type, tokens per request), as asked
     list_total: Decimal  # exact, at list price
     credits: tuple[Credit, ...]
     total: Decimal  # exact, list total plus credits
@@ -67,8 +67,8 @@ class Quote(NamedTuple):
         return tuple(
             QuoteLine(token_type, count * self.requests, prices[token_type].per_unit,
                       _multiply(prices[token_type].per_token, count * self.requests), True)
-            if billed else QuoteLine(token_type, count * self.requests, ZERO, ZERO, False)
-            for token_type, count, billed in self.priced
+            if token_type in prices else QuoteLine(token_type, count * self.requests, ZERO, ZERO, False)
+            for token_type, count in self.priced
         )
 
     def line(self, token_type: str) -> QuoteLine:
@@ -214,27 +214,25 @@ def quote(book: PriceBook, region: str, model: str, tokens: Mapping[str, int], r
         raise _beyond_highest_tier(table, offer, selected)
     tier = tiers[index]
     prices = tier.prices.get(currency, _NO_PRICES)
-    priced = []
+    priced = tuple(tokens.items())  # the lines are built from this when asked for
     units = 0  # the cost in units of 10 ** price.exponent, summed in integers: exact and cheap
-    for token_type, count in tokens.items():
+    for token_type, count in priced:
         if type(count) is not int or count < 0:
             _check_counts(tokens, requests)
         price = prices.get(token_type)
         if price is None:
             if token_type not in tier.not_billed:
                 raise _no_price(book, offer, tier, token_type, currency)
-            priced.append((token_type, count, False))
             continue
         units += price.numerator * count
         exponent = price.exponent  # the same for every price of a tier and currency
-        priced.append((token_type, count, True))
     list_total = Decimal(units * requests).scaleb(exponent, EXACT) if units else ZERO
     total, credits = list_total, ()
     trial = book.trial
     if trial is not None and moment is not None and moment < trial.until and list_total:
         credits = (Credit("trial", trial.reason, -list_total),)
         total = ZERO
-    return _new_quote(Quote, (book.name, offer.region.id, model, currency, tier, requests, tuple(priced),
+    return _new_quote(Quote, (book.name, offer.region.id, model, currency, tier, requests, priced,
                               list_total, credits, total, total.quantize(book.quantum, book.round_mode, ROUNDING),
                               book.unit_label))
 
