@@ -171,7 +171,7 @@ def _check_counts(tokens: Mapping[str, int], requests: int) -> None:
         raise InvalidTokens("requests must be at least 1", "a quote prices one request or more")
 
 
-def _no_price(book: PriceBook, offer: Offer, tier: Tier, token_type: str, currency: str) -> Exception:
+def no_price_error(book: PriceBook, offer: Offer, tier: Tier, token_type: str, currency: str) -> Exception:
     if token_type not in tier.token_types:
         return UnknownTokenType(f"{offer.model} does not price '{token_type}' tokens",
                                 did_you_mean(token_type, tier.token_types)
@@ -222,7 +222,7 @@ def quote(book: PriceBook, region: str, model: str, tokens: Mapping[str, int], r
         price = prices.get(token_type)
         if price is None:
             if token_type not in tier.not_billed:
-                raise _no_price(book, offer, tier, token_type, currency)
+                raise no_price_error(book, offer, tier, token_type, currency)
             continue
         units += price.numerator * count
         exponent = price.exponent  # the same for every price of a tier and currency

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from typing import TYPE_CHECKING, Callable, Mapping, NamedTuple
 
 from .errors import PricingError
-from .quote import _no_price, find_offer, select_tier, table_at
+from .quote import no_price_error, find_offer, select_tier, table_at
 from .records import REQUIRED, UsageRecord, to_record, token_fields
 
 if TYPE_CHECKING:
@@ -157,7 +157,7 @@ class Rater:
             if token_type not in prices and token_type not in tier.not_billed:
                 if count == 0 and token_type not in tier.token_types:
                     continue  # an empty column for a token type this model does not have
-                raise _no_price(self.book, offer, tier, token_type, self.currency)
+                raise no_price_error(self.book, offer, tier, token_type, self.currency)
             kept.append((token_type, count))
         token_types = tuple(t for t, _ in kept)
         counts = tuple(c for _, c in kept)
