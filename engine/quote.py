@@ -172,6 +172,7 @@ def _check_counts(tokens: Mapping[str, int], requests: int) -> None:
 
 
 def no_price_error(book: PriceBook, offer: Offer, tier: Tier, token_type: str, currency: str) -> Exception:
+    """Why a token type has no price here: the model does not price it, or not in this currency."""
     if token_type not in tier.token_types:
         return UnknownTokenType(f"{offer.model} does not price '{token_type}' tokens",
                                 did_you_mean(token_type, tier.token_types)
