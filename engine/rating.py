@@ -215,13 +215,13 @@ class Rater:
             counts = []
             for index in token_indexes:
                 value = row[index]
-                if not value.isdigit():
+                if not (value.isdigit() and value.isascii()):  # str.isdigit alone takes "²" and "٣"
                     return None
                 counts.append(int(value))
             requests = 1
             if at_requests is not None:
                 value = row[at_requests]
-                if not value.isdigit() or (requests := int(value)) < 1:
+                if not (value.isdigit() and value.isascii()) or (requests := int(value)) < 1:
                     return None
             account = row[at_account].strip()
             if not account:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from contextlib import contextmanager
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -26,6 +27,7 @@ import attrs
 from .errors import RecordError
 
 REQUIRED = ("timestamp", "account", "region", "model")
+_WHOLE_NUMBER = re.compile(r"\s*-?[0-9]+\s*")  # ASCII digits only: int() would also take "٣" and "1_000"
 TOKEN_SUFFIX = "_tokens"
 
 
@@ -204,7 +206,7 @@ def parse_count(name: str, value: Any) -> int:
     """A non-negative whole number from a field (text digits or an int; never a float)."""
     if type(value) is int:
         count = value
-    elif isinstance(value, str) and value.isascii() and value.strip().lstrip("-").isdigit():
+    elif isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value):
         count = int(value)
     else:
         raise BadCount(f"{name} is '{value}', not a whole number of tokens" if name.endswith(TOKEN_SUFFIX)

@@ -174,6 +174,10 @@ GOOD = {"timestamp": "2026-05-01T10:00:00+08:00", "account": "a", "region": "us-
     ({"requests": "0"}, "E204"),
     ({"requests": "two"}, "E204"),
     ({"cached_tokens": "5"}, "E107"),
+    ({"input_tokens": "²"}, "E204"),
+    ({"input_tokens": "٣"}, "E204"),
+    ({"input_tokens": "--5"}, "E204"),
+    ({"input_tokens": "1_000"}, "E204"),
     ({"cached_tokens": "0"}, None),  # an empty column for a type the model does not have
 ])
 def test_every_reject_reason(starrocks, changes, code):
@@ -383,7 +387,8 @@ def test_random_shuffle_of_the_example_gives_the_same_bill(starrocks, tmp_path):
 
 # --- the CSV fast path agrees with the general path, row for row -------------------------------------
 
-messy_text = st.sampled_from(["", " ", "0", "12", " 12", "12 ", "-3", "1.5", "1_000", "٣", "1e3", "x", "1000001"])
+messy_text = st.sampled_from(["", " ", "0", "12", " 12", "12 ", "-3", "1.5", "1_000", "٣", "²", "--5", "1e3", "x",
+                              "1000001"])
 MESSY_COLUMNS = ["timestamp", "account", "region", "model", "input_tokens", "output_tokens", "cached_tokens",
                  "requests", "request_id"]
 messy_rows = st.lists(st.fixed_dictionaries({
@@ -487,3 +492,15 @@ def test_bill_cli_not_utf8(tmp_path, capsys):
     assert ratecard_main(["bill", "emr-starrocks-ai-function", str(usage)]) == 2
     assert "not UTF-8" in capsys.readouterr().err
     assert not list(tmp_path.glob("*.rejects.csv")) and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_odd_digits_in_a_csv_are_rejects_on_the_fast_path_too(starrocks, tmp_path):
+    usage = tmp_path / "u.csv"
+    usage.write_text("timestamp,account,region,model,input_tokens,output_tokens\n"
+                     "2026-05-01T10:00:00+08:00,a,us-east-1,qwen-plus,10,20\n"
+                     "2026-05-01T10:00:01+08:00,a,us-east-1,qwen-plus,²,20\n"
+                     "2026-05-01T10:00:02+08:00,a,us-east-1,qwen-plus,٣,20\n"
+                     "2026-05-01T10:00:03+08:00,a,us-east-1,qwen-plus,10,--5\n", encoding="utf-8")
+    bill = starrocks.bill(read_usage([usage]))
+    assert (bill.billed, bill.rejected) == (1, 3)
+    assert {r.code for r in bill.rejects} == {"E204"}
