@@ -6,9 +6,21 @@
     quote.total_rounded  # Decimal('0.000389')
 """
 
-from .errors import (BeyondHighestTier, Diagnostic, InvalidTokens, NoPriceInCurrency, NotEffective,
-                     PricingError, RatecardError, RecordError, RegionNotOffered, RulesError, UnknownModel,
-                     UnknownRegion, UnknownTokenType)
+from .errors import (
+                     BeyondHighestTier,
+                     Diagnostic,
+                     InvalidTokens,
+                     NoPriceInCurrency,
+                     NotEffective,
+                     PricingError,
+                     RatecardError,
+                     RecordError,
+                     RegionNotOffered,
+                     RulesError,
+                     UnknownModel,
+                     UnknownRegion,
+                     UnknownTokenType,
+)
 from .loader import analyze, load, loads, shipped_books
 from .quote import Quote, QuoteLine
 from .tables import PriceBook

@@ -29,16 +29,14 @@ from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 import attrs
 
 from .errors import PricingError, RatecardError, RecordError
+from .moments import add_months, from_instant, instant_of
 from .money import EXACT, ZERO, round_amount
-from .moments import add_months
-from .rating import CYCLE_SECONDS, CsvLayout, RatedRecord, Rater, from_instant, instant_of
+from .quote import require_currency
+from .rating import CYCLE_SECONDS, CsvLayout, RatedRecord, Rater
 from .records import CsvUsage, RawRecord, Reject, UsageFiles, UsageRecord, to_record, token_fields
 
 if TYPE_CHECKING:
     from .tables import PriceBook, Tier
-
-KINDS = ("usage", "quota", "trial")
-
 
 @attrs.frozen(slots=True)
 class AccountQuota:
@@ -120,9 +118,7 @@ def bill(book: PriceBook, records: Iterable[RawRecord | Reject | UsageRecord | M
     Rejects go to `on_reject` when given (and are not kept), else into
     `Bill.rejects`; `strict` raises `RecordRejected` at the first one.
     """
-    currency = currency or book.currency
-    if currency not in book.currencies:
-        raise PricingError(f"{book.name} has no prices in {currency!r}", "it prices in " + ", ".join(book.currencies))
+    currency = require_currency(book, currency or book.currency)
     run = _BillingRun(book, currency, assume_tz, ledger or QuotaLedger(), on_reject, strict, on_progress)
     if isinstance(records, UsageFiles):
         for usage_file in records.files:
@@ -186,7 +182,7 @@ class _BillingRun:
         with usage.open() as (header, reader):
             layout = CsvLayout.of(header)
             if layout is None:  # a missing or repeated column: every row will say which
-                self.add_all(iter(usage))
+                self.add_all(usage.records(header, reader))
                 return
             width, fields = len(header), token_fields(header)
             rate_row, add = self.rater.row_rater(layout), self.biller.add
@@ -251,12 +247,7 @@ class _Biller:
     def add(self, rated: RatedRecord) -> None:
         instant, account, offer, tier, cycle, token_types, totals, in_trial, _ = rated
         key = (cycle, account, offer, tier, token_types)
-        bucket = self.usage.get(key)
-        if bucket is not None and len(totals) == 2:  # _add_counts, inlined for the common case
-            bucket[0] += totals[0]
-            bucket[1] += totals[1]
-        else:
-            _add_counts(self.usage, key, totals)
+        _add_counts(self.usage, key, totals)
         if in_trial:
             _add_counts(self.trial, key, totals)
         seen = self.first_seen.get(account)
@@ -299,8 +290,9 @@ class _Biller:
         accounts = dict(self.ledger.accounts)
         for account, seen in self.first_seen.items():
             before = accounts.get(account)
-            seen = from_instant(seen, self.book.zone)
-            first_use = (min(seen, before.first_use) if before else seen).astimezone(self.book.zone)
+            if before is not None:
+                seen = min(seen, instant_of(before.first_use))
+            first_use = from_instant(seen, self.book.zone)
             consumed = before.consumed if before else 0
             prefix = self.prefixes.get(account)
             if prefix is not None:

@@ -13,11 +13,10 @@ import decimal
 from decimal import Decimal
 
 from . import ast
-from .places import normalize_place
 from .include import Program
 from .moments import parse_moment, parse_zone
-from .tables import (Example, Offer, PriceBook, Quota, Region, Tier, TierTable, Trial, UnitPrice,
-                     readonly, unit_label)
+from .places import normalize_place
+from .tables import Example, Offer, PriceBook, Quota, Region, Tier, TierTable, Trial, UnitPrice, readonly, unit_label
 
 ROUNDING = {
     "half-up": decimal.ROUND_HALF_UP,

@@ -11,8 +11,8 @@ that `128K` really means 128,000.
 from __future__ import annotations
 
 from .check import check_examples
-from .money import plain
 from .moments import format_zone
+from .money import plain
 from .tables import PriceBook, Tier, TierTable
 
 

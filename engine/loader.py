@@ -11,11 +11,11 @@ there is one) with all diagnostics, worked examples included.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
-
-from typing import TYPE_CHECKING
 
 from . import cache
 from .errors import Diagnostic, RulesError
@@ -43,9 +43,16 @@ class Analysis:
         return [d for d in self.diagnostics if d.is_error]
 
 
+_BOOK_STATEMENT = re.compile(r"^[ \t]*book\s", re.MULTILINE)
+
+
 def shipped_books() -> list[str]:
-    """Names of the price books that ship with ratecard."""
-    return sorted(p.stem for p in rules_dir().glob("*.rules") if "book " in p.read_text(encoding="utf-8"))
+    """Names of the price books that ship with ratecard (files with a `book` statement, not shared includes).
+
+    A look at the text, not a parse: the CLI lists these in its help, and
+    parsing would load the whole front end just to print it.
+    """
+    return sorted(p.stem for p in rules_dir().glob("*.rules") if _BOOK_STATEMENT.search(p.read_text(encoding="utf-8")))
 
 
 def resolve_book_path(path_or_name: str | Path) -> Path:

@@ -4,12 +4,13 @@ Takes the text of a zone (`UTC+8`, `UTC-05:30`, `UTC`) or of a moment (`2026-04-
 `2026-04-08T00:00+08:00`, `...Z`) and gives a `timezone` or an aware `datetime`.
 A moment written without an offset is read in the zone it is given (the book's
 billing zone), so `trial until 2026-04-08` means midnight UTC+8 in a UTC+8 book.
+Also gives instants: exact integer microseconds since the epoch.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 
 _ZONE = re.compile(r"UTC(?:([+-])([0-9]{1,2})(?::([0-9]{2}))?)?$")
 
@@ -30,12 +31,21 @@ def parse_zone(text: str) -> timezone:
 
 def parse_moment(text: str, zone: tzinfo) -> datetime:
     """An aware datetime; a date means its midnight in `zone`, a naive time is read in `zone`."""
-    text = text.strip()
-    if len(text) == 10:
-        day = date.fromisoformat(text)
-        return datetime(day.year, day.month, day.day, tzinfo=zone)
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    moment = datetime.fromisoformat(text.strip())  # a date alone gives midnight
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def instant_of(moment: datetime) -> int:
+    """Microseconds since the epoch, exactly (no float on the way): cheap to compare and to bucket."""
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def from_instant(instant: int, zone: tzinfo = timezone.utc) -> datetime:
+    return (_EPOCH + timedelta(microseconds=instant)).astimezone(zone)
 
 
 def format_zone(zone: tzinfo) -> str:

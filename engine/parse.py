@@ -86,7 +86,7 @@ class _Recovery:
         self.recovering = False
         self.skip_depth = 0
         self.previous = None
-        self.keywords = _keyword_terminals()
+        self.keywords = keywords()
 
     def feed(self, token, lexer_error: UnexpectedToken | None = None) -> None:
         """Give `token` to the parser, or drop it while recovering; `lexer_error` when it fits nowhere."""
@@ -112,7 +112,7 @@ class _Recovery:
         if not self.recovering:
             diagnostic = _syntax_diagnostic(error, self.text, self.path)
             previous = self.previous
-            if previous is not None and previous.type == "NAME" and str(previous) in _keyword_words():
+            if previous is not None and previous.type == "NAME" and str(previous) in keywords().values():
                 # A keyword read as a name: the block before it was never closed.
                 span = Span(self.path, previous.line, previous.column, previous.end_line, previous.end_column)
                 diagnostic = Diagnostic(SYNTAX, f"'{previous}' cannot stand here: the block before it is still open",
@@ -126,15 +126,10 @@ class _Recovery:
 
 
 @lru_cache(maxsize=None)
-def _keyword_terminals() -> frozenset[str]:
-    """Terminals of keywords (`model`, `group`, ...): where recovery starts feeding tokens again."""
-    return frozenset(t.name for t in parser().terminals if t.pattern.type == "str" and t.pattern.value.isalpha())
-
-
-@lru_cache(maxsize=None)
-def _keyword_words() -> frozenset[str]:
-    return frozenset(t.pattern.value for t in parser().terminals
-                     if t.pattern.type == "str" and t.pattern.value.isalpha())
+def keywords() -> dict[str, str]:
+    """The language's keywords (`model`, `group`, ...), by terminal name."""
+    return {t.name: t.pattern.value for t in parser().terminals
+            if t.pattern.type == "str" and t.pattern.value.isalpha()}
 
 
 def bad_word(text: str, position: int) -> str:
@@ -152,17 +147,6 @@ def _describe(terminal: str) -> str:
     return f"'{pattern.value}'" if pattern.type == "str" else terminal.lower()
 
 
-def _keywords(expected: set[str]) -> list[str]:
-    words = []
-    for terminal in expected:
-        if terminal in _TERMINAL_WORDS:
-            continue
-        pattern = parser().get_terminal(terminal).pattern
-        if pattern.type == "str" and pattern.value.isalpha():
-            words.append(pattern.value)
-    return words
-
-
 def _expected_phrase(expected: set[str]) -> str:
     words = sorted({_describe(t) for t in expected if t != "$END"} or {"the end of the file"})
     if len(words) > 6:
@@ -176,26 +160,21 @@ def _syntax_diagnostic(error: UnexpectedInput, text: str, path: str) -> Diagnost
     if isinstance(error, UnexpectedCharacters):
         word = bad_word(text, error.pos_in_stream)
         span = Span(path, error.line, error.column, error.line, error.column + max(1, len(word)))
-        if word[:1].isdigit() or word[:2].lstrip("-")[:1].isdigit():
+        if word.lstrip("-")[:1].isdigit():
             return Diagnostic(SYNTAX, f"'{word}' is not a number", span,
                               "write digits with an optional decimal part and K (x 1,000) or M (x 1,000,000): "
                               "0.000480, 128K, 1M")
         return Diagnostic(SYNTAX, f"unexpected character {word[:1]!r}", span,
                           "names use letters, digits, '-' and '_'; text goes in double quotes")
-    if isinstance(error, UnexpectedEOF):
-        lines = text.splitlines() or [""]
-        span = Span.point(path, len(lines), len(lines[-1]) + 1)
-        return Diagnostic(SYNTAX, f"the file ends early: expected {_expected_phrase(set(error.expected))}",
-                          span, "is a closing '}' missing?")
-    assert isinstance(error, UnexpectedToken)
-    token = error.token
     expected = set(error.expected)
-    if token.type == "$END":
+    if isinstance(error, UnexpectedEOF) or error.token.type == "$END":
         lines = text.splitlines() or [""]
         span = Span.point(path, len(lines), len(lines[-1]) + 1)
         return Diagnostic(SYNTAX, f"the file ends early: expected {_expected_phrase(expected)}",
                           span, "is a closing '}' missing?")
+    token = error.token
     span = Span(path, token.line, token.column, token.end_line or token.line,
                 token.end_column or token.column + len(token))
-    hint = did_you_mean(str(token), _keywords(expected)) if token.type == "NAME" else None
+    words = [keywords()[t] for t in expected if t in keywords()]
+    hint = did_you_mean(str(token), words) if token.type == "NAME" else None
     return Diagnostic(SYNTAX, f"unexpected {str(token)!r}: expected {_expected_phrase(expected)}", span, hint)

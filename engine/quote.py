@@ -6,8 +6,8 @@ tier, one exact line per token type, the exact total and the total rounded as
 the book says. Every way a request can fail to be priced raises a subclass of
 `PricingError` with a hint, never a bare `KeyError`.
 
-This is the hot path: two dict lookups, a bisect and one exact multiplication
-per token type. `Quote` and `QuoteLine` are named tuples rather than attrs
+This is the hot path: two dict lookups, a bisect, and the cost summed in
+integers with one `Decimal` built at the end. `Quote` and `QuoteLine` are named tuples rather than attrs
 classes because they are built on every call and tuples are several times
 cheaper to create; a quote's `lines` are assembled only when asked for.
 """
@@ -19,11 +19,20 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Mapping, NamedTuple
 
-from .places import normalize_place
-from .errors import (BeyondHighestTier, InvalidTokens, NoPriceInCurrency, NotEffective, RegionNotOffered,
-                     UnknownModel, UnknownRegion, UnknownTokenType, did_you_mean)
+from .errors import (
+    BeyondHighestTier,
+    InvalidTokens,
+    NoPriceInCurrency,
+    NotEffective,
+    RegionNotOffered,
+    UnknownModel,
+    UnknownRegion,
+    UnknownTokenType,
+    did_you_mean,
+)
 from .moments import parse_moment
 from .money import EXACT, ROUNDING, ZERO, plain
+from .places import normalize_place
 
 if TYPE_CHECKING:
     from .tables import Offer, PriceBook, Tier, TierTable
@@ -53,7 +62,7 @@ class Quote(NamedTuple):
     currency: str
     tier: Tier
     requests: int
-    priced: tuple[tuple[str, int], ...]  # (token type, tokens per request), as asked
+    tokens: tuple[tuple[str, int], ...]  # (token type, tokens per request), as asked
     list_total: Decimal  # exact, at list price
     credits: tuple[Credit, ...]
     total: Decimal  # exact, list total plus credits
@@ -68,7 +77,7 @@ class Quote(NamedTuple):
             QuoteLine(token_type, count * self.requests, prices[token_type].per_unit,
                       _multiply(prices[token_type].per_token, count * self.requests), True)
             if token_type in prices else QuoteLine(token_type, count * self.requests, ZERO, ZERO, False)
-            for token_type, count in self.priced
+            for token_type, count in self.tokens
         )
 
     def line(self, token_type: str) -> QuoteLine:
@@ -171,6 +180,14 @@ def _check_counts(tokens: Mapping[str, int], requests: int) -> None:
         raise InvalidTokens("requests must be at least 1", "a quote prices one request or more")
 
 
+def require_currency(book: PriceBook, currency: str) -> str:
+    """`currency`, if the book prices in it at all."""
+    if currency not in book.currencies:
+        raise NoPriceInCurrency(f"{book.name} has no prices in {currency!r}",
+                                "it prices in " + ", ".join(book.currencies))
+    return currency
+
+
 def no_price_error(book: PriceBook, offer: Offer, tier: Tier, token_type: str, currency: str) -> Exception:
     """Why a token type has no price here: the model does not price it, or not in this currency."""
     if token_type not in tier.token_types:
@@ -200,11 +217,7 @@ def quote(book: PriceBook, region: str, model: str, tokens: Mapping[str, int], r
     else:
         moment = to_moment(book, at)
         table = table_at(book, offer, moment)
-    if currency is None:
-        currency = book.currency
-    elif currency not in book.currencies:
-        raise NoPriceInCurrency(f"{book.name} has no prices in {currency!r}",
-                                "it prices in " + ", ".join(book.currencies))
+    currency = book.currency if currency is None else require_currency(book, currency)
     selected = tokens.get(offer.selector, 0)
     tiers = table.tiers
     try:
@@ -215,9 +228,9 @@ def quote(book: PriceBook, region: str, model: str, tokens: Mapping[str, int], r
         raise _beyond_highest_tier(table, offer, selected)
     tier = tiers[index]
     prices = tier.prices.get(currency, _NO_PRICES)
-    priced = tuple(tokens.items())  # the lines are built from this when asked for
+    asked = tuple(tokens.items())  # the lines are built from this when asked for
     units = 0  # the cost in units of 10 ** price.exponent, summed in integers: exact and cheap
-    for token_type, count in priced:
+    for token_type, count in asked:
         if type(count) is not int or count < 0:
             _check_counts(tokens, requests)
         price = prices.get(token_type)
@@ -233,7 +246,7 @@ def quote(book: PriceBook, region: str, model: str, tokens: Mapping[str, int], r
     if trial is not None and moment is not None and moment < trial.until and list_total:
         credits = (Credit("trial", trial.reason, -list_total),)
         total = ZERO
-    return _new_quote(Quote, (book.name, offer.region.id, model, currency, tier, requests, priced,
+    return _new_quote(Quote, (book.name, offer.region.id, model, currency, tier, requests, asked,
                               list_total, credits, total, total.quantize(book.quantum, book.round_mode, ROUNDING),
                               book.unit_label))
 

@@ -13,11 +13,12 @@ compare and bucket than aware datetimes.
 from __future__ import annotations
 
 from bisect import bisect_left
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Callable, Mapping, NamedTuple
 
 from .errors import PricingError
-from .quote import no_price_error, find_offer, select_tier, table_at
+from .moments import from_instant, instant_of
+from .quote import find_offer, no_price_error, select_tier, table_at
 from .records import REQUIRED, UsageRecord, to_record, token_fields
 
 if TYPE_CHECKING:
@@ -48,19 +49,6 @@ class RatedRecord(NamedTuple):
     @property
     def timestamp(self) -> datetime:
         return from_instant(self.instant)
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_MICROSECOND = timedelta(microseconds=1)
-
-
-def instant_of(moment: datetime) -> int:
-    """Microseconds since the epoch, exactly (no float on the way)."""
-    return (moment - _EPOCH) // _MICROSECOND
-
-
-def from_instant(instant: int, zone: tzinfo = timezone.utc) -> datetime:
-    return (_EPOCH + timedelta(microseconds=instant)).astimezone(zone)
 
 
 class CsvLayout(NamedTuple):
@@ -108,7 +96,6 @@ class Rater:
         self._minutes: dict[str, int] = {}  # timestamp text up to the minute, and its offset -> epoch seconds
         self._offers: dict[tuple[str, str], Offer | PricingError] = {}
         self._clean_offers: dict[tuple[str, str], Offer] = {}  # undated offers, for rate_row
-        self._accepts: dict[tuple[Tier, tuple[str, ...]], bool] = {}
 
     def offer(self, region: str, model: str) -> Offer:
         found = self._offers.get((region, model))
@@ -171,12 +158,8 @@ class Rater:
 
     def accepts(self, tier: Tier, token_types: tuple[str, ...]) -> bool:
         """Does the tier price (or mark not billed) every one of these token types?"""
-        known = self._accepts.get((tier, token_types))
-        if known is None:
-            prices = tier.prices.get(self.currency, _NO_PRICES)
-            known = all(t in prices or t in tier.not_billed for t in token_types)
-            self._accepts[(tier, token_types)] = known
-        return known
+        prices = tier.prices.get(self.currency, _NO_PRICES)
+        return all(t in prices or t in tier.not_billed for t in token_types)
 
     def row_rater(self, layout: CsvLayout) -> Callable[[list[str]], RatedRecord | None]:
         """`rate` for the clean rows of one CSV file: a function that places a row, or gives None.
@@ -203,7 +186,7 @@ class Rater:
             minute = minutes.get(stamp[:16] + stamp[19:])
             if (minute is not None and len(stamp) in (20, 25) and stamp[16] == ":" and stamp[17:19].isdigit()
                     and stamp[17] < "6"):
-                second = int(stamp[17:19])  # the rest of this text was parsed and checked before
+                instant = (minute + int(stamp[17:19])) * 1_000_000  # the rest of this text was checked before
             else:
                 try:
                     moment = fromisoformat(stamp)
@@ -211,7 +194,7 @@ class Rater:
                     return None
                 if moment.tzinfo is None:
                     return None
-                minute, second = None, moment.second
+                instant = instant_of_text(stamp, moment)
             counts = []
             for index in token_indexes:
                 value = row[index]
@@ -238,7 +221,6 @@ class Rater:
             if not ok:
                 return None
             counts = tuple(counts)
-            instant = (minute + second) * 1_000_000 if minute is not None else instant_of_text(stamp, moment)
             local = instant // 1_000_000 + zone
             return _new_rated(RatedRecord, (
                 instant, account, offer, tier, local - local % cycle_seconds - zone, token_types,

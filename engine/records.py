@@ -121,16 +121,20 @@ class CsvUsage:
 
     def __iter__(self) -> Iterator[RawRecord | Reject]:
         with self.open() as (header, reader):
-            width = len(header)
-            tokens = token_fields(header)
-            problem = self.header_problem(header)
-            for row in reader:
-                if problem and row:
-                    yield Reject(self.source, reader.line_num, csv_text(row), MalformedRow.code, problem)
-                elif len(row) == width:
-                    yield RawRecord(self.source, reader.line_num, dict(zip(header, row)), None, tokens)
-                elif row:
-                    yield self.width_reject(reader.line_num, row, width)
+            yield from self.records(header, reader)
+
+    def records(self, header: list[str], reader: Any) -> Iterator[RawRecord | Reject]:
+        """The rows of an opened file (see `open`) as records; blank rows are not records."""
+        width = len(header)
+        tokens = token_fields(header)
+        problem = self.header_problem(header)
+        for row in reader:
+            if problem and row:
+                yield Reject(self.source, reader.line_num, csv_text(row), MalformedRow.code, problem)
+            elif len(row) == width:
+                yield RawRecord(self.source, reader.line_num, dict(zip(header, row)), None, tokens)
+            elif row:
+                yield self.width_reject(reader.line_num, row, width)
 
 
 class JsonLinesUsage:

@@ -162,9 +162,6 @@ class PriceBook:
         from .billing import bill
         return bill(self, records, currency=currency, **options)
 
-    def region(self, place: str) -> Region:
-        return self.regions[quoting.resolve_region(self, place)]
-
 
 def unit_label(tokens: int) -> str:
     if tokens == 1:

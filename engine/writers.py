@@ -3,9 +3,9 @@
 Takes a `Bill` (and its `PriceBook` for names and zones) and gives text in the
 asked format. Every format is built from the same `line_fields`, so a column
 means the same thing everywhere; money is always a string of the exact amount
-(or the rounded one where the column says so), never a float. `write_atomic`
+(or the rounded one where the column says so), never a float. `AtomicFile`
 puts text in place through a temporary file and a rename, so an interrupted
-run never leaves half a bill.
+run never leaves half a bill or half a rejects file.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import csv
 import io
 import json
 import os
-import tempfile
 from collections import defaultdict
 from datetime import timezone
 from decimal import Decimal
@@ -24,9 +23,9 @@ from typing import Any, Callable
 import tomli_w
 
 from .billing import Bill, BillLine
-from .money import ZERO, plain, round_amount
 from .moments import format_zone
-from .records import Reject
+from .money import EXACT, ZERO, plain, round_amount
+from .records import Reject, csv_text
 from .tables import PriceBook
 
 LINE_COLUMNS = ("cycle_start", "cycle_end", "account", "region", "model", "tier", "token_type", "kind", "quantity",
@@ -85,7 +84,6 @@ def to_json(bill: Bill, book: PriceBook) -> str:
     return f'{head},\n  "lines": [\n    {body}\n  ]\n}}\n' if lines else f'{head},\n  "lines": []\n}}\n'
 
 
-
 def to_toml(bill: Bill, book: PriceBook) -> str:
     return tomli_w.dumps(bill_document(bill, book))
 
@@ -106,7 +104,7 @@ def focus_row(line: BillLine, book: PriceBook) -> dict[str, Any]:
     """One FOCUS 1.2 row. Usage rows carry quantities and list cost; credit rows carry only the negative cost."""
     usage = line.kind == "usage"
     region = book.regions[line.region]
-    pricing_quantity = Decimal(line.quantity).scaleb(-len(str(book.unit_tokens)) + 1)
+    pricing_quantity = EXACT.divide(Decimal(line.quantity), book.unit_tokens)  # a power of ten: exact
     return {
         "BillingAccountId": line.account,
         "BillingCurrency": line.currency,
@@ -164,24 +162,44 @@ FORMATS: dict[str, Callable[[Bill, PriceBook], str]] = {
 
 
 def rejects_csv_header() -> str:
-    return _csv_text(REJECT_COLUMNS, [])
+    return csv_text(REJECT_COLUMNS) + "\n"
 
 
 def reject_row(reject: Reject) -> str:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerow(
-        [reject.source, reject.line, reject.code, reject.reason, reject.record])
-    return out.getvalue()
+    return csv_text([reject.source, reject.line, reject.code, reject.reason, reject.record]) + "\n"
+
+
+class AtomicFile:
+    """A text file that appears at its path whole, or not at all.
+
+    It is written beside the path under a temporary name and renamed into
+    place by `commit`; `discard` removes it. Readers of the path see the old
+    file or the whole new one, never half of it.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.{id(self):x}.tmp")
+        self.handle = open(self.temporary, "x", encoding="utf-8", newline="")
+
+    def write(self, text: str) -> None:
+        self.handle.write(text)
+
+    def commit(self) -> None:
+        self.handle.close()
+        os.replace(self.temporary, self.path)
+
+    def discard(self) -> None:
+        self.handle.close()
+        self.temporary.unlink(missing_ok=True)
 
 
 def write_atomic(path: str | Path, text: str) -> None:
-    """Write `text` to `path` so that readers see the old file or the whole new one, never half."""
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+    """Write `text` to `path` through an `AtomicFile`."""
+    out = AtomicFile(path)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
-        os.replace(temporary, path)
+        out.write(text)
+        out.commit()
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        out.discard()
         raise

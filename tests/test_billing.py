@@ -504,3 +504,10 @@ def test_odd_digits_in_a_csv_are_rejects_on_the_fast_path_too(starrocks, tmp_pat
     bill = starrocks.bill(read_usage([usage]))
     assert (bill.billed, bill.rejected) == (1, 3)
     assert {r.code for r in bill.rejects} == {"E204"}
+
+
+def test_bill_cli_out_is_a_directory(tmp_path, capsys):
+    (tmp_path / "bill.json").mkdir()
+    assert ratecard_main(["bill", "emr-starrocks-ai-function", str(EXAMPLE), "--out", str(tmp_path / "bill.json")]) == 2
+    assert "it is a directory" in capsys.readouterr().err
+    assert not list(tmp_path.glob("*.rejects.csv"))

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from datetime import datetime
+from datetime import timezone
 from pathlib import Path
 from typing import Sequence
 
@@ -19,12 +18,12 @@ from .. import __version__
 from ..billing import RecordRejected, progress_printer
 from ..errors import PricingError, RatecardError, RulesError
 from ..loader import load, shipped_books
-from ..moments import parse_zone
-from ..records import Reject, read_usage
-from ..writers import FORMATS, reject_row, rejects_csv_header, write_atomic
-from ..quote import Quote
-from ..tables import PriceBook
+from ..moments import parse_moment, parse_zone
 from ..money import plain, round_amount
+from ..quote import Quote, require_currency
+from ..records import Reject, read_usage
+from ..tables import PriceBook
+from ..writers import FORMATS, AtomicFile, reject_row, rejects_csv_header, write_atomic
 from .render import diagnostic_text
 
 EXIT_OK, EXIT_UNPRICED, EXIT_USAGE = 0, 1, 2
@@ -45,11 +44,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         for diagnostic in error.diagnostics:
             print(diagnostic_text(diagnostic, error.sources), file=sys.stderr)
         return EXIT_USAGE
-    except PricingError as error:
+    except (PricingError, RecordRejected) as error:
         _fail(error)
         return EXIT_UNPRICED
     except RatecardError as error:
         _fail(error)
+        return EXIT_USAGE
+    except UnicodeDecodeError as error:
+        _fail(UsageError(f"a usage file is not UTF-8 text ({error.reason})", "save it as UTF-8"))
+        return EXIT_USAGE
+    except OSError as error:  # os.replace names the destination second
+        _fail(UsageError(f"{error.strerror or error}: {error.filename2 or error.filename}"))
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("ratecard: interrupted", file=sys.stderr)
@@ -101,11 +106,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _moment(text: str):
+def _moment(text: str) -> str:
+    """The text, once it is known to be a time; the book's zone applies when it has no offset."""
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+        parse_moment(text, timezone.utc)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not an ISO 8601 time such as 2026-05-01T10:00+08:00") from None
+    return text
 
 
 def _zone(text: str):
@@ -161,28 +168,18 @@ def _bill(args: argparse.Namespace) -> int:
     try:
         result = book.bill(read_usage(args.usage), currency=args.currency, assume_tz=args.assume_tz,
                            on_reject=rejects.add, strict=args.strict, on_progress=progress)
-    except RecordRejected as error:
+        rejects.close()
+    except BaseException:  # no bill: leave no rejects file behind either
         rejects.discard()
-        _fail(error)
-        return EXIT_UNPRICED
-    except UnicodeDecodeError as error:
-        rejects.discard()
-        raise UsageError(f"a usage file is not UTF-8 text ({error.reason})", "save it as UTF-8") from None
-    except OSError as error:
-        rejects.discard()
-        raise UsageError(f"{error.strerror or error}: {error.filename}") from None
+        raise
     finally:
         if progress is not None:
             sys.stderr.write("\r\033[K")  # clear the progress line
-    try:
-        rejects.close()
-        text = FORMATS[args.format](result, book)
-        if args.out:
-            write_atomic(args.out, text)
-        else:
-            sys.stdout.write(text)
-    except OSError as error:
-        raise UsageError(f"cannot write {error.filename}: {error.strerror or error}") from None
+    text = FORMATS[args.format](result, book)
+    if args.out:
+        write_atomic(args.out, text)
+    else:
+        sys.stdout.write(text)
     summary = f"ratecard: {result.read:,} records read = {result.billed:,} billed + {result.rejected:,} rejected"
     if rejects.written:
         summary += f"; rejects in {rejects.path}"
@@ -195,12 +192,16 @@ def _check_bill_arguments(args: argparse.Namespace, book: PriceBook, rejects: Pa
     for name in args.usage:
         if not Path(name).is_file():
             raise UsageError(f"no such usage file: {name}", "pass CSV (.csv) or JSON Lines (.jsonl) files")
-    if args.currency is not None and args.currency not in book.currencies:
-        raise UsageError(f"{book.name} has no prices in {args.currency!r}",
-                         "it prices in " + ", ".join(book.currencies))
+    if args.currency is not None:
+        try:
+            require_currency(book, args.currency)
+        except PricingError as error:  # known before a record is read: a usage error, not a reject
+            raise UsageError(error.message, error.hint) from None
     for path in (Path(args.out) if args.out else None, rejects):
-        if path is not None and not (path.parent if str(path.parent) else Path(".")).is_dir():
+        if path is not None and not path.parent.is_dir():
             raise UsageError(f"cannot write {path}: no such directory", "create the directory first")
+        if path is not None and path.is_dir():
+            raise UsageError(f"cannot write {path}: it is a directory", "name a file to write")
 
 
 def _default_rejects(args: argparse.Namespace) -> Path:
@@ -209,38 +210,34 @@ def _default_rejects(args: argparse.Namespace) -> Path:
 
 
 class RejectsFile:
-    """Rejected records, streamed to a temporary file and renamed into place at the end."""
+    """Rejected records, streamed to an `AtomicFile` opened at the first one (or always, when asked for)."""
 
     def __init__(self, path: Path, always: bool) -> None:
         self.path = path
         self.always = always
         self.written = False
-        self._handle = None
+        self._file: AtomicFile | None = None
 
     def add(self, reject: Reject) -> None:
-        if self._handle is None:
+        if self._file is None:
             self._open()
-        self._handle.write(reject_row(reject))
+        self._file.write(reject_row(reject))
 
     def _open(self) -> None:
-        self._temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        self._handle = open(self._temporary, "w", encoding="utf-8", newline="")
-        self._handle.write(rejects_csv_header())
+        self._file = AtomicFile(self.path)
+        self._file.write(rejects_csv_header())
 
     def close(self) -> None:
-        if self._handle is None and self.always:
+        if self._file is None and self.always:
             self._open()
-        if self._handle is not None:
-            self._handle.close()
-            os.replace(self._temporary, self.path)
+        if self._file is not None:
+            self._file.commit()
             self.written = True
 
     def discard(self) -> None:
-        """No bill was made: leave no rejects file behind."""
-        if self._handle is not None:
-            self._handle.close()
-            Path(self._temporary).unlink(missing_ok=True)
-            self._handle = None
+        if self._file is not None:
+            self._file.discard()
+            self._file = None
 
 
 def quote_text(book: PriceBook, quote: Quote) -> str:

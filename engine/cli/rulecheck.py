@@ -14,16 +14,15 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from .. import __version__
+from .. import __version__, ast
 from ..errors import Diagnostic
-from ..include import read_program
 from ..explain import explain
+from ..include import Program, read_program
 from ..loader import Analysis, analyze, analyze_program
 from ..source import Span
 from .render import diagnostic_dict, diagnostic_github, diagnostic_text
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
-INCLUDE_ONLY_MARKER = "book "
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -40,7 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _explain(args.explain)
 
     files, missing = _collect(args.paths)
-    analyses = [analyze_program(read_program(path)) for path in files if _is_book_file(path)]
+    programs = [read_program(path) for path in files]
+    analyses = [analyze_program(program) for program in programs if not _is_shared_file(program)]
     diagnostics = [d for a in analyses for d in a.diagnostics] + missing
     errors = sum(d.is_error for d in diagnostics)
     warnings = len(diagnostics) - errors
@@ -78,13 +78,10 @@ def _collect(paths: Sequence[str]) -> tuple[list[Path], list[Diagnostic]]:
     return files, missing
 
 
-def _is_book_file(path: Path) -> bool:
-    """Files that only declare shared regions are checked through the books that include them."""
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except (OSError, UnicodeDecodeError):
-        return True  # let the reader report it
-    return INCLUDE_ONLY_MARKER in text or "region " not in text
+def _is_shared_file(program: Program) -> bool:
+    """A file of shared regions, with no book: it is checked through the books that include it."""
+    root = program.root_file
+    return root is not None and bool(root.items) and not root.all(ast.Book)
 
 
 def _report(form: str, analyses: list[Analysis], diagnostics: list[Diagnostic], books: int) -> None:
