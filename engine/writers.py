@@ -13,15 +13,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from collections import defaultdict
 from datetime import timezone
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, Callable
 
 import tomli_w
 
+from .atomic import AtomicFile, write_atomic  # noqa: F401  (re-exported for callers)
 from .billing import Bill, BillLine
 from .moments import format_zone
 from .money import EXACT, ZERO, plain, round_amount
@@ -167,39 +166,3 @@ def rejects_csv_header() -> str:
 
 def reject_row(reject: Reject) -> str:
     return csv_text([reject.source, reject.line, reject.code, reject.reason, reject.record]) + "\n"
-
-
-class AtomicFile:
-    """A text file that appears at its path whole, or not at all.
-
-    It is written beside the path under a temporary name and renamed into
-    place by `commit`; `discard` removes it. Readers of the path see the old
-    file or the whole new one, never half of it.
-    """
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.{id(self):x}.tmp")
-        self.handle = open(self.temporary, "x", encoding="utf-8", newline="")
-
-    def write(self, text: str) -> None:
-        self.handle.write(text)
-
-    def commit(self) -> None:
-        self.handle.close()
-        os.replace(self.temporary, self.path)
-
-    def discard(self) -> None:
-        self.handle.close()
-        self.temporary.unlink(missing_ok=True)
-
-
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write `text` to `path` through an `AtomicFile`."""
-    out = AtomicFile(path)
-    try:
-        out.write(text)
-        out.commit()
-    except BaseException:
-        out.discard()
-        raise
