@@ -24,7 +24,7 @@ import sys
 from bisect import insort
 from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
-from typing import TYPE_CHECKING, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping, NamedTuple
 
 import attrs
 
@@ -96,6 +96,15 @@ class Bill:
     rejected: int
     rejects: tuple[Reject, ...]  # empty when the caller streamed them elsewhere (on_reject)
     ledger: QuotaLedger
+
+
+class BillProgress(NamedTuple):
+    """How far a bill has got, for a progress display: given to `bill(on_progress=...)` now and then."""
+
+    phase: str  # "reading" (records are read and rated), then "billing" (lines and credits are made)
+    records: int  # records read so far
+    bytes_done: int  # bytes of usage files read so far
+    bytes_total: int | None  # bytes of all usage files, or None when unknown (standard input)
 
 
 class RecordRejected(RatecardError):

@@ -16,7 +16,7 @@ import json
 from collections import defaultdict
 from datetime import timezone
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any, Callable, TextIO
 
 import tomli_w
 
@@ -158,6 +158,11 @@ def to_table(bill: Bill, book: PriceBook) -> str:
 FORMATS: dict[str, Callable[[Bill, PriceBook], str]] = {
     "table": to_table, "json": to_json, "csv": to_csv, "toml": to_toml, "focus": to_focus,
 }
+
+
+def write_bill(bill: Bill, book: PriceBook, form: str, out: TextIO) -> None:
+    """Write the bill in format `form` (a key of `FORMATS`) to a text stream."""
+    out.write(FORMATS[form](bill, book))
 
 
 def rejects_csv_header() -> str:
