@@ -2,7 +2,8 @@
 
 Takes command-line arguments and gives a quote or a bill on stdout. Exit codes:
 0 done, 1 the request or some records could not be priced (stderr says why),
-2 a usage error or an invalid rules file.
+2 a usage error, an invalid rules file or a file that cannot be read or
+written, 70 an internal error (a bug; the traceback is saved to a file).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ..quote import Quote, require_currency
 from ..records import Reject, read_usage
 from ..tables import PriceBook
 from ..writers import FORMATS, AtomicFile, reject_row, rejects_csv_header, write_atomic
+from .crash import report_crash
 from .render import diagnostic_text
 
 EXIT_OK, EXIT_UNPRICED, EXIT_USAGE = 0, 1, 2
@@ -59,6 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ratecard: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:  # a bug: say so, keep the traceback, and exit apart from input failures
+        return report_crash("ratecard", error)
 
 
 def _fail(error: RatecardError) -> None:
