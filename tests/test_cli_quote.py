@@ -60,3 +60,30 @@ def test_unknown_book_exits_2():
     result = run("quote", "no-such-book", "--region", "x", "--model", "m")
     assert result.returncode == 2
     assert "emr-starrocks-ai-function" in result.stderr
+
+
+@pytest.mark.parametrize("option, text", [
+    ("--input", "٣"), ("--input", "1_000"), ("--output", "²"), ("--input", "+5"),
+    ("--requests", "١٠"), ("--tokens", "cached_input=٣"),
+])
+def test_cli_counts_take_ascii_digits_only_like_usage_files(option, text):
+    result = run("quote", "emr-starrocks-ai-function", "--region", "us-east-1", "--model", "qwen-plus", option, text)
+    assert result.returncode == 2, result.stdout
+    assert "not a whole number" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--tokens", "output=5", "--output", "9"], "output tokens are given twice"),
+    (["--input", "3", "--tokens", "input=4"], "input tokens are given twice"),
+    (["--tokens", "cached_input=1", "--tokens", "cached_input=2"], "cached_input tokens are given twice"),
+])
+def test_one_token_type_given_twice_is_a_usage_error(args, words):
+    result = run("quote", "emr-starrocks-ai-function", "--region", "us-east-1", "--model", "qwen-plus", *args)
+    assert result.returncode == 2 and words in result.stderr, result.stderr
+
+
+def test_tokens_option_alone_still_sets_a_type():
+    result = run("quote", "emr-starrocks-ai-function", "--region", "us-east-1", "--model", "qwen-plus",
+                 "--tokens", "input=750", "--tokens", "output=20", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["total"] == "0.0003888"

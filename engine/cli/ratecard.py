@@ -13,7 +13,7 @@ import json
 import sys
 from datetime import timezone
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from .. import __version__
 from ..billing import RecordRejected, progress_printer
@@ -22,7 +22,7 @@ from ..loader import load, shipped_books
 from ..moments import parse_moment, parse_zone
 from ..money import plain, round_amount
 from ..quote import Quote, require_currency
-from ..records import Reject, read_usage
+from ..records import Reject, parse_count, parse_requests, read_usage
 from ..tables import PriceBook
 from ..writers import FORMATS, AtomicFile, reject_row, rejects_csv_header, write_atomic
 from .crash import report_crash
@@ -83,11 +83,11 @@ def _parser() -> argparse.ArgumentParser:
     quote.add_argument("book", metavar="BOOK", help="a .rules file or the name of a shipped book")
     quote.add_argument("--region", required=True, help="region ID or display name, e.g. us-east-1 or 'US (Virginia)'")
     quote.add_argument("--model", required=True)
-    quote.add_argument("--input", type=_count, default=0, metavar="N", help="input tokens per request")
-    quote.add_argument("--output", type=_count, default=0, metavar="N", help="output tokens per request")
+    quote.add_argument("--input", type=_count_of("input_tokens"), metavar="N", help="input tokens per request")
+    quote.add_argument("--output", type=_count_of("output_tokens"), metavar="N", help="output tokens per request")
     quote.add_argument("--tokens", action="append", default=[], type=_typed_count, metavar="TYPE=N",
                        help="tokens of another type per request, e.g. cached_input=100 (repeatable)")
-    quote.add_argument("--requests", type=_positive, default=1, metavar="K", help="identical requests (default 1)")
+    quote.add_argument("--requests", type=_requests, default=1, metavar="K", help="identical requests (default 1)")
     quote.add_argument("--currency", help="currency of the quote (default: the book's first)")
     quote.add_argument("--at", metavar="TIME", type=_moment,
                        help="when the request is made (ISO 8601; default now)")
@@ -126,34 +126,45 @@ def _zone(text: str):
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def _count(text: str) -> int:
+def _count_of(name: str) -> Callable[[str], int]:
+    """An argparse type: a count read by the parser usage files go through (ASCII digits only)."""
+    def count(text: str) -> int:
+        try:
+            return parse_count(name, text)
+        except RatecardError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    return count
+
+
+def _requests(text: str) -> int:
     try:
-        value = int(text.replace("_", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is negative")
-    return value
-
-
-def _positive(text: str) -> int:
-    value = _count(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
+        return parse_requests(parse_count("requests", text))
+    except RatecardError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _typed_count(text: str) -> tuple[str, int]:
     name, sep, count = text.partition("=")
-    if not sep or not name:
+    if not sep or not name.strip():
         raise argparse.ArgumentTypeError(f"'{text}' is not TYPE=N")
-    return name.strip(), _count(count)
+    return name.strip(), _count_of(f"{name.strip()}_tokens")(count)
+
+
+def _requested_tokens(args: argparse.Namespace) -> dict[str, int]:
+    """Tokens per request by type, from --input, --output and --tokens; a type given twice is an error."""
+    given = [(name, count) for name, count in (("input", args.input), ("output", args.output)) if count is not None]
+    tokens: dict[str, int] = {}
+    for name, count in given + args.tokens:
+        if name in tokens:
+            raise UsageError(f"{name} tokens are given twice ({tokens[name]:,} and {count:,})",
+                             "give each token type once, with --input, --output or --tokens TYPE=N")
+        tokens[name] = count
+    return {"input": 0, "output": 0} | tokens
 
 
 def _quote(args: argparse.Namespace) -> int:
+    tokens = _requested_tokens(args)
     book = load(args.book)
-    tokens = {"input": args.input, "output": args.output}
-    tokens.update(dict(args.tokens))
     quote = book.quote(region=args.region, model=args.model, tokens=tokens, requests=args.requests,
                        currency=args.currency, at=args.at)
     if args.format == "json":
