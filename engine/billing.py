@@ -1,42 +1,65 @@
 """Usage records to a bill.
 
-Takes a compiled `PriceBook` and usage records (raw file rows, dicts or
-`UsageRecord`s), places each with `rating.py`, and gives a `Bill`: exact lines per billing cycle, account,
-region, model, tier and token type, with the free quota and the free trial as
-credit lines of their own, totals per currency, the rejects with their reasons,
-and the record counts (`read = billed + rejected`).
+Takes a compiled `PriceBook` and usage records (`read_usage(paths)`, dicts or
+`UsageRecord`s), places each with `rating.py`, and gives a `Bill`: exact lines
+per account, billing cycle, region, model, tier and token type, with the free
+quota and the free trial as credit lines of their own, totals per account and
+overall, the rejects with their reasons, and the record counts
+(`read = billed + rejected`).
 
 How it stays exact and order-independent with memory that grows with the bill,
 not the input:
 - usage is summed as integer tokens per bill line; each line's amount is the
-  exact per-token price times its tokens, computed once at the end (the same
+  exact per-token price times its tokens, computed when asked for (the same
   number as summing each record's exact amount, since the arithmetic is exact);
 - the quota needs each account's records in timestamp order, but only the
   earliest ones that use up the free tokens can earn a credit, so each account
-  keeps just that prefix (bounded by the quota size, not by the input);
+  keeps just that prefix (bounded by the quota size, not by the input), with a
+  running total so that keeping it costs no more than a sorted insert;
 - records with the same timestamp are ordered by request_id, region, model,
-  token counts and requests, so the bill does not depend on input order.
+  token counts and requests, so the bill does not depend on input order;
+- a repeated `request_id` is billed once: the first occurrence read is billed,
+  later ones are rejected as duplicates (E207), within one call of `bill`.
+
+Rounding: each account's totals are its exact totals rounded as the book says
+(billed, and list; credits are billed minus list, so the three add up), and
+its rounded line amounts are allocated to add up to them exactly: every line
+is rounded on its own, then the difference is spread one unit at a time over
+the lines whose rounding moved them furthest the other way (the largest
+remainder method). The overall rounded totals are the sums of the accounts'.
 """
 
 from __future__ import annotations
 
-import sys
+import itertools
 from bisect import insort
 from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
-from typing import TYPE_CHECKING, Callable, Iterable, Mapping, NamedTuple
+from typing import Callable, Iterable, Iterator, Mapping, NamedTuple
 
 import attrs
 
-from .errors import PricingError, RatecardError, RecordError
+from .errors import InvalidArgument, PricingError, RatecardError, RecordError
 from .moments import add_months, from_instant, instant_of
 from .money import EXACT, ZERO, round_amount
-from .quote import require_currency
-from .rating import CYCLE_SECONDS, CsvLayout, RatedRecord, Rater
-from .records import CsvUsage, RawRecord, Reject, UsageFiles, UsageRecord, to_record, token_fields
+from .rating import CYCLE_SECONDS, RatedRecord, Rater
+from .records import (
+    CsvLayout,
+    DuplicateRequest,
+    RawRecord,
+    Reject,
+    UsageFiles,
+    UsageInput,
+    UsageRecord,
+    csv_rows,
+    json_record,
+    read_header,
+    shown,
+)
+from .tables import NO_PRICES, Offer, PriceBook, Tier, UnitPrice
 
-if TYPE_CHECKING:
-    from .tables import PriceBook, Tier
+PROGRESS_EVERY = 8192  # records (or lines) between two calls of `on_progress`
+
 
 @attrs.frozen(slots=True)
 class AccountQuota:
@@ -55,23 +78,84 @@ class QuotaLedger:
 
 
 @attrs.frozen(slots=True)
+class LineContext:
+    """What every line of one bill shares: kept once per bill, not once per line."""
+
+    currency: str
+    pricing_unit: str
+    quantum: Decimal
+    round_mode: str
+    cycle_seconds: int
+    quota_title: str
+    trial_reason: str
+
+
+@attrs.frozen(slots=True)
 class BillLine:
+    """One line of a bill. Small on purpose (a bill may hold millions): amounts are computed when read."""
+
     cycle_start: datetime
-    cycle_end: datetime
     account: str
-    region: str
-    model: str
+    offer: Offer
     tier: Tier
     token_type: str
     kind: str  # usage, quota or trial
     quantity: int  # tokens
-    unit_price: Decimal  # per pricing unit, as written in the book
-    pricing_unit: str
-    amount: Decimal  # exact; credits are negative
-    amount_rounded: Decimal
-    currency: str
-    billed: bool = True  # False for a token type the book marks `not billed`
-    description: str = ""
+    price: UnitPrice | None  # None for a token type the book marks `not billed`
+    context: LineContext
+    adjustment: int = 0  # quanta added to this line's own rounding, so that the lines add up to the totals
+
+    @property
+    def cycle_end(self) -> datetime:
+        return self.cycle_start + timedelta(seconds=self.context.cycle_seconds)
+
+    @property
+    def region(self) -> str:
+        return self.offer.region.id
+
+    @property
+    def model(self) -> str:
+        return self.offer.model
+
+    @property
+    def billed(self) -> bool:
+        return self.price is not None
+
+    @property
+    def unit_price(self) -> Decimal:
+        """Per pricing unit, as written in the book."""
+        return self.price.per_unit if self.price is not None else ZERO
+
+    @property
+    def pricing_unit(self) -> str:
+        return self.context.pricing_unit
+
+    @property
+    def currency(self) -> str:
+        return self.context.currency
+
+    @property
+    def amount(self) -> Decimal:
+        """Exact; credits are negative."""
+        if self.price is None:
+            return ZERO
+        amount = EXACT.multiply(self.price.per_token, self.quantity)
+        return amount if self.kind == "usage" else -amount
+
+    @property
+    def amount_rounded(self) -> Decimal:
+        """Rounded as the book says, then adjusted so that the lines add up to the rounded totals."""
+        context = self.context
+        rounded = round_amount(self.amount, context.quantum, context.round_mode)
+        return rounded + self.adjustment * context.quantum if self.adjustment else rounded
+
+    @property
+    def description(self) -> str:
+        if self.kind == "quota":
+            return self.context.quota_title
+        if self.kind == "trial":
+            return self.context.trial_reason
+        return f"{self.offer.model} {self.token_type} tokens, tier {self.tier.label}"
 
 
 @attrs.frozen(slots=True)
@@ -89,8 +173,9 @@ class Totals:
 class Bill:
     book: str
     currency: str
-    lines: tuple[BillLine, ...]
-    totals: Mapping[str, Totals]
+    lines: tuple[BillLine, ...]  # by account, then cycle, region, model, tier, token type, kind
+    totals: Mapping[str, Totals]  # by currency: the whole bill
+    accounts: Mapping[str, Totals]  # by account
     read: int
     billed: int
     rejected: int
@@ -103,8 +188,8 @@ class BillProgress(NamedTuple):
 
     phase: str  # "reading" (records are read and rated), then "billing" (lines and credits are made)
     records: int  # records read so far
-    bytes_done: int  # bytes of usage files read so far
-    bytes_total: int | None  # bytes of all usage files, or None when unknown (standard input)
+    bytes_done: int  # bytes of usage files read so far (in "billing": lines made so far)
+    bytes_total: int | None  # bytes of all usage files, or None when unknown (in "billing": lines to make)
 
 
 class RecordRejected(RatecardError):
@@ -118,41 +203,54 @@ class RecordRejected(RatecardError):
         self.reject = reject
 
 
-def bill(book: PriceBook, records: Iterable[RawRecord | Reject | UsageRecord | Mapping], currency: str | None = None,
+def bill(book: PriceBook, records: Iterable[UsageRecord | Mapping] | UsageFiles, currency: str | None = None,
          assume_tz: tzinfo | None = None, ledger: QuotaLedger | None = None,
          on_reject: Callable[[Reject], None] | None = None, strict: bool = False,
-         on_progress: Callable[[int], None] | None = None) -> Bill:
+         on_progress: Callable[[BillProgress], None] | None = None) -> Bill:
     """Bill `records` (dicts, `UsageRecord`s, or `read_usage(paths)`).
 
     Rejects go to `on_reject` when given (and are not kept), else into
     `Bill.rejects`; `strict` raises `RecordRejected` at the first one.
+    `on_progress` is called with a `BillProgress` every few thousand records
+    and lines. A usage file whose header cannot be billed raises
+    `UsageFileError` before any record is billed.
     """
-    currency = require_currency(book, currency or book.currency)
-    run = _BillingRun(book, currency, assume_tz, ledger or QuotaLedger(), on_reject, strict, on_progress)
+    _check_bill_arguments(records, assume_tz, ledger, on_reject, on_progress)
+    run = _BillingRun(Rater(book, currency, assume_tz), ledger or QuotaLedger(), on_reject, strict, on_progress)
     if isinstance(records, UsageFiles):
-        for usage_file in records.files:
-            if isinstance(usage_file, CsvUsage):
-                run.add_csv(usage_file)
-            else:
-                run.add_all(usage_file)
+        run.add_files(records)
     else:
-        run.add_all(records)
+        run.add_records(records, "<records>")
     return run.finish()
 
 
-class _BillingRun:
-    """One call of `bill`: counts, rejects, and the path each record takes to the biller."""
+def _check_bill_arguments(records, assume_tz, ledger, on_reject, on_progress) -> None:
+    if isinstance(records, (str, bytes, Mapping)) or not isinstance(records, Iterable):
+        raise InvalidArgument(f"records must be an iterable of usage records, not {type(records).__name__}",
+                              "pass a list of dicts, or ratecard.records.read_usage(paths)")
+    if assume_tz is not None and not isinstance(assume_tz, tzinfo):
+        raise InvalidArgument(f"assume_tz must be a tzinfo, not {assume_tz!r}", "pass timezone(timedelta(hours=8))")
+    if ledger is not None and not isinstance(ledger, QuotaLedger):
+        raise InvalidArgument(f"ledger must be a QuotaLedger, not {type(ledger).__name__}",
+                              "pass the ledger of the previous bill: previous.ledger")
+    for name, value in (("on_reject", on_reject), ("on_progress", on_progress)):
+        if value is not None and not callable(value):
+            raise InvalidArgument(f"{name} must be callable, not {value!r}", "pass a function, or None")
 
-    def __init__(self, book: PriceBook, currency: str, assume_tz: tzinfo | None, ledger: QuotaLedger,
-                 on_reject: Callable[[Reject], None] | None, strict: bool,
-                 on_progress: Callable[[int], None] | None) -> None:
-        self.rater = Rater(book, currency, assume_tz)
-        self.biller = _Biller(book, currency, ledger)
-        self.assume_tz = assume_tz
+
+class _BillingRun:
+    """One call of `bill`: counts, rejects, duplicates, progress, and the path from each input to the biller."""
+
+    def __init__(self, rater: Rater, ledger: QuotaLedger, on_reject: Callable[[Reject], None] | None, strict: bool,
+                 on_progress: Callable[[BillProgress], None] | None) -> None:
+        self.rater = rater
+        self.biller = _Biller(rater.book, rater.currency, ledger)
         self.kept: list[Reject] = []
         self.on_reject = on_reject or self.kept.append
         self.strict = strict
         self.on_progress = on_progress
+        self.files: UsageFiles | None = None
+        self.request_ids: set[str] = set()
         self.read = self.rejected = 0
 
     def reject(self, reject: Reject) -> None:
@@ -161,83 +259,149 @@ class _BillingRun:
             raise RecordRejected(reject)
         self.on_reject(reject)
 
-    def add(self, item: RawRecord | Reject | UsageRecord | Mapping) -> None:
-        """The general path: any record, validated by `to_record` and placed by `Rater.rate`."""
-        if isinstance(item, Reject):
-            self.reject(item)
-            return
-        try:
-            if isinstance(item, RawRecord):
-                record = to_record(item.fields, self.assume_tz, item.token_fields)
-            else:
-                record = to_record(item, self.assume_tz)
-            self.biller.add(self.rater.rate(record))
-        except (RecordError, PricingError) as error:
-            reason = error.message + (f" ({error.hint})" if error.hint else "")
-            if isinstance(item, RawRecord):
-                self.reject(Reject(item.source, item.line, item.original(), error.code, reason))
-            else:
-                self.reject(Reject("<records>", self.read, repr(item), error.code, reason))
+    def add(self, rated: RatedRecord) -> None:
+        """A rated record onto the bill; `DuplicateRequest` when its request_id was billed already."""
+        request_id = rated.request_id
+        if request_id:
+            if request_id in self.request_ids:
+                raise DuplicateRequest(f"request_id '{shown(request_id, 80)}' was billed already in this run",
+                                       "a repeated request_id is billed once: the first one read")
+            self.request_ids.add(request_id)
+        self.biller.add(rated)
 
-    def add_all(self, records: Iterable) -> None:
+    def refuse(self, error: RatecardError, source: str, line: int, text: str) -> None:
+        reason = error.message + (f" ({error.hint})" if error.hint else "")
+        self.reject(Reject(source, line, text, error.code, reason))
+
+    def add_records(self, records: Iterable, source: str) -> None:
+        """Dicts and `UsageRecord`s from code (a reject's line is the record's number), or the `RawRecord`s and
+        `Reject`s of iterating `read_usage(paths)`."""
+        rate = self.rater.rate
         for item in records:
             self.read += 1
-            self.add(item)
-            if self.on_progress is not None and self.read % 100_000 == 0:
-                self.on_progress(self.read)
-
-    def add_csv(self, usage: CsvUsage) -> None:
-        """A CSV file: clean rows take `Rater.rate_row`, the rest the general path."""
-        with usage.open() as (header, reader):
-            layout = CsvLayout.of(header)
-            if layout is None:  # a missing or repeated column: every row will say which
-                self.add_all(usage.records(header, reader))
-                return
-            width, fields = len(header), token_fields(header)
-            rate_row, add = self.rater.row_rater(layout), self.biller.add
-            for row in reader:
-                if len(row) != width:
-                    if row:
-                        self.read += 1
-                        self.reject(usage.width_reject(reader.line_num, row, width))
-                    continue
-                self.read += 1
-                rated = rate_row(row)
-                if rated is not None:
-                    add(rated)
+            if isinstance(item, Reject):
+                self.reject(item)
+                continue
+            raw = isinstance(item, RawRecord)
+            try:
+                self.add(rate(item.fields if raw else item))
+            except (RecordError, PricingError) as error:
+                if raw:
+                    self.refuse(error, item.source, item.line, shown(item.text))
                 else:
-                    self.add(RawRecord(usage.source, reader.line_num, dict(zip(header, row)), None, fields))
-                if self.on_progress is not None and self.read % 100_000 == 0:
-                    self.on_progress(self.read)
+                    self.refuse(error, source, self.read, shown(repr(item)))
+            self.progress()
+
+    def add_files(self, files: UsageFiles) -> None:
+        self.files = files
+        for usage in files.inputs:  # every header first: a file that cannot be billed stops the run here
+            if usage.path is not None and usage.path.is_file() and usage.sniff() == "csv":
+                lines = usage.lines()
+                try:
+                    CsvLayout.of(read_header(usage, lines), self.rater.book.token_types, usage.source)
+                finally:
+                    lines.close()
+        for usage in files.inputs:
+            usage.bytes_read = 0
+            if usage.sniff() == "jsonl":
+                self.add_json_lines(usage)
+            else:
+                self.add_csv(usage)
+
+    def add_json_lines(self, usage: UsageInput) -> None:
+        rate = self.rater.rate
+        for line in usage.lines():
+            item = json_record(usage, line)
+            if item is None:
+                continue
+            self.read += 1
+            if isinstance(item, Reject):
+                self.reject(item)
+            else:
+                try:
+                    self.add(rate(item.fields))
+                except (RecordError, PricingError) as error:
+                    self.refuse(error, usage.source, line.number, shown(line.text))
+            self.progress()
+
+    def add_csv(self, usage: UsageInput) -> None:
+        lines = usage.lines()
+        layout = CsvLayout.of(read_header(usage, lines), self.rater.book.token_types, usage.source)
+        rate_row, source = self.rater.row_rater(layout), usage.source
+        for line, row, reject in csv_rows(usage, lines, layout):
+            self.read += 1
+            if reject is not None:
+                self.reject(reject)
+            else:
+                try:
+                    self.add(rate_row(row))
+                except (RecordError, PricingError) as error:
+                    self.refuse(error, source, line.number, shown(line.text))
+            if not self.read % PROGRESS_EVERY:
+                self.progress()
+
+    def progress(self) -> None:
+        if self.on_progress is not None and not self.read % PROGRESS_EVERY:
+            files = self.files
+            self.on_progress(BillProgress("reading", self.read, files.bytes_read if files else 0,
+                                          files.bytes_total if files else None))
 
     def finish(self) -> Bill:
-        return self.biller.finish(self.read, self.read - self.rejected, self.rejected, tuple(self.kept))
+        report = None
+        if self.on_progress is not None:
+            files, on_progress, read = self.files, self.on_progress, self.read
+            if files is not None:
+                on_progress(BillProgress("reading", read, files.bytes_read, files.bytes_total))
+
+            def report(done: int, total: int) -> None:
+                on_progress(BillProgress("billing", read, done, total))
+        return self.biller.finish(self.read, self.read - self.rejected, self.rejected, tuple(self.kept), report)
+
+
+class QuotaEntry(NamedTuple):
+    order: tuple  # (instant, *RatedRecord.order): the billing order
+    line_key: LineKey
+    consumable: tuple[tuple[str, int], ...]  # (token type, tokens) in the order the quota consumes them
+    tokens: int  # their sum
 
 
 class _QuotaPrefix:
-    """An account's earliest records that can still earn free tokens, in billing order."""
+    """An account's earliest records that can still earn free tokens, in billing order, with their running total."""
+
+    __slots__ = ("free", "entries", "total", "full")
 
     def __init__(self, free: int) -> None:
         self.free = free
-        self.entries: list[tuple] = []  # (order key, line key, consumable tokens, their sum)
-        self.full = False  # the entries already hold at least `free` tokens
+        self.entries: list[QuotaEntry] = []
+        self.total = 0  # tokens of all entries
+        self.full = False  # the entries hold at least `free` tokens: later records earn nothing
 
     @property
     def last_instant(self) -> int:
-        return self.entries[-1][0][0]
+        return self.entries[-1].order[0]
 
-    def offer(self, rated: RatedRecord, line_key: tuple, consumable: tuple[tuple[str, int], ...]) -> None:
-        order = (rated.instant, *rated.order)
-        if self.full and order >= self.entries[-1][0]:
+    def offer(self, entry: QuotaEntry) -> None:
+        entries = self.entries
+        if self.full and entry.order >= entries[-1].order:
             return
-        insort(self.entries, (order, line_key, consumable, sum(count for _, count in consumable)))
-        total = 0
-        for index, entry in enumerate(self.entries):
-            total += entry[3]
-            if total >= self.free:
-                del self.entries[index + 1:]
-                self.full = True
-                return
+        insort(entries, entry, key=_entry_order)
+        self.total += entry.tokens
+        if self.total >= self.free:
+            self.full = True
+            while self.total - entries[-1].tokens >= self.free:  # the last entry is no longer needed
+                self.total -= entries.pop().tokens
+
+
+def _entry_order(entry: QuotaEntry) -> tuple:
+    return entry.order
+
+
+class LineKey(NamedTuple):
+    """What one bill line is for, less its token type and kind."""
+
+    cycle: int  # epoch seconds of the cycle's start
+    offer: Offer
+    tier: Tier
 
 
 class _Biller:
@@ -245,20 +409,20 @@ class _Biller:
         self.book = book
         self.currency = currency
         self.ledger = ledger
-        # (cycle, account, offer, tier, token types) -> tokens of each type, summed
-        self.usage: dict[tuple, list[int]] = {}
-        self.trial: dict[tuple, list[int]] = {}
+        # account -> (cycle, offer, tier, token types) -> tokens of each type, summed
+        self.usage: dict[str, dict[tuple, list[int]]] = {}
+        self.trial: dict[str, dict[tuple, list[int]]] = {}
         self.first_seen: dict[str, int] = {}  # account -> instant of its earliest record
         self.prefixes: dict[str, _QuotaPrefix | None] = {}
         self.consumes = book.quota.consumes if book.quota else ()
         self._consumable: dict[tuple, tuple[tuple[int, str], ...]] = {}
 
     def add(self, rated: RatedRecord) -> None:
-        instant, account, offer, tier, cycle, token_types, totals, in_trial, _ = rated
-        key = (cycle, account, offer, tier, token_types)
-        _add_counts(self.usage, key, totals)
+        instant, account, offer, tier, cycle, token_types, totals, in_trial = rated[:8]
+        key = (cycle, offer, tier, token_types)
+        _add_counts(self.usage, account, key, totals)
         if in_trial:
-            _add_counts(self.trial, key, totals)
+            _add_counts(self.trial, account, key, totals)
         seen = self.first_seen.get(account)
         if seen is None or instant < seen:
             self.first_seen[account] = instant
@@ -267,7 +431,7 @@ class _Biller:
             if prefix is _NOT_YET:
                 prefix = self._new_prefix(account)
             if prefix is not None and not (prefix.full and instant > prefix.last_instant):
-                self._offer_to_quota(prefix, rated, key[:4])
+                self._offer_to_quota(prefix, rated, LineKey(cycle, offer, tier))
 
     def _new_prefix(self, account: str) -> _QuotaPrefix | None:
         before = self.ledger.get(account)
@@ -275,7 +439,7 @@ class _Biller:
         prefix = self.prefixes[account] = _QuotaPrefix(free) if free > 0 else None
         return prefix
 
-    def _offer_to_quota(self, prefix: _QuotaPrefix, rated: RatedRecord, line_key: tuple) -> None:
+    def _offer_to_quota(self, prefix: _QuotaPrefix, rated: RatedRecord, line_key: LineKey) -> None:
         positions = self._consumable.get((rated.tier, rated.token_types))
         if positions is None:
             types = rated.token_types
@@ -284,7 +448,8 @@ class _Biller:
             self._consumable[(rated.tier, rated.token_types)] = positions
         consumable = tuple((t, rated.totals[i]) for i, t in positions if rated.totals[i])
         if consumable:
-            prefix.offer(rated, line_key, consumable)
+            prefix.offer(QuotaEntry((rated.instant, *rated.order), line_key, consumable,
+                                    sum(count for _, count in consumable)))
 
     # -- the end: credits, lines, totals ------------------------------------
 
@@ -294,8 +459,8 @@ class _Biller:
             return add_months(first_use, quota.window_length)
         return first_use + timedelta(days=quota.window_length)
 
-    def _quota_credits(self) -> tuple[dict[tuple, dict[str, int]], dict[str, AccountQuota]]:
-        credits: dict[tuple, dict[str, int]] = {}
+    def _quota_credits(self) -> tuple[dict[str, dict[LineKey, dict[str, int]]], dict[str, AccountQuota]]:
+        credits: dict[str, dict[LineKey, dict[str, int]]] = {}
         accounts = dict(self.ledger.accounts)
         for account, seen in self.first_seen.items():
             before = accounts.get(account)
@@ -307,65 +472,110 @@ class _Biller:
             if prefix is not None:
                 window_end = instant_of(self._window_end(first_use))
                 remaining = prefix.free
-                for order, line_key, consumable, _ in prefix.entries:
-                    if order[0] >= window_end or remaining == 0:
+                account_credits = credits.setdefault(account, {})
+                for entry in prefix.entries:
+                    if entry.order[0] >= window_end or remaining == 0:
                         break
-                    for token_type, count in consumable:
+                    for token_type, count in entry.consumable:
                         take = min(remaining, count)
                         if take:
-                            _add_tokens(credits, line_key, ((token_type, take),))
+                            _add_tokens(account_credits, entry.line_key, ((token_type, take),))
                             remaining -= take
                 consumed += prefix.free - remaining
             if self.book.quota is not None:
                 accounts[account] = AccountQuota(first_use, consumed)
         return credits, accounts
 
-    def finish(self, read: int, billed: int, rejected: int, rejects: tuple[Reject, ...]) -> Bill:
-        credits, accounts = self._quota_credits()
-        usage, trial = _by_line(self.usage), _by_line(self.trial)
-        lines = []
-        for line_key in sorted(usage, key=_line_order):
-            cycle = datetime.fromtimestamp(line_key[0], self.book.zone)
-            for token_type in _ordered_types(line_key[3], usage[line_key]):
-                for kind, counts in (("usage", usage), ("quota", credits), ("trial", trial)):
-                    tokens = counts.get(line_key, _NO_PRICES).get(token_type)
-                    if tokens or (kind == "usage" and tokens is not None):
-                        lines.append(self._line(cycle, line_key, token_type, kind, tokens))
-        return Bill(self.book.name, self.currency, tuple(lines), {self.currency: self._totals(lines)}, read,
-                    billed, rejected, rejects, QuotaLedger(accounts))
-
-    def _line(self, cycle: datetime, line_key: tuple, token_type: str, kind: str, tokens: int) -> BillLine:
-        _, account, offer, tier = line_key
+    def finish(self, read: int, billed: int, rejected: int, rejects: tuple[Reject, ...],
+               report: Callable[[int, int], None] | None = None) -> Bill:
+        credits, ledger = self._quota_credits()
         book = self.book
-        price = tier.prices.get(self.currency, _NO_PRICES).get(token_type)
-        unit_price, amount = (price.per_unit, EXACT.multiply(price.per_token, tokens)) if price else (ZERO, ZERO)
-        if kind != "usage":
-            amount = -amount
-        description = {"usage": f"{offer.model} {token_type} tokens, tier {tier.label}",
-                       "quota": book.quota.title if book.quota else "",
-                       "trial": book.trial.reason if book.trial else ""}[kind]
-        end = cycle + timedelta(seconds=CYCLE_SECONDS[book.cycle])
-        return BillLine(cycle, end, account, offer.region.id, offer.model, tier, token_type, kind, tokens,
-                        unit_price, book.unit_label, amount, round_amount(amount, book.quantum, book.round_mode),
-                        self.currency, price is not None, description)
+        context = LineContext(self.currency, book.unit_label, book.quantum, book.round_mode,
+                              CYCLE_SECONDS[book.cycle], book.quota.title if book.quota else "",
+                              book.trial.reason if book.trial else "")
+        cycles: dict[int, datetime] = {}
+        lines: list[BillLine] = []
+        accounts: dict[str, Totals] = {}
+        expected = sum(len(buckets) for buckets in self.usage.values()) * 2
+        for account in sorted(self.usage):
+            usage = _by_line(self.usage.pop(account))
+            trial = _by_line(self.trial.pop(account, {}))
+            account_credits = credits.pop(account, {})
+            made = []
+            for line_key in sorted(usage, key=_line_order):
+                cycle = cycles.get(line_key.cycle)
+                if cycle is None:
+                    cycle = cycles[line_key.cycle] = datetime.fromtimestamp(line_key.cycle, book.zone)
+                prices = line_key.tier.prices.get(self.currency, NO_PRICES)
+                for token_type in _ordered_types(line_key.tier, usage[line_key]):
+                    for kind, counts in (("usage", usage), ("quota", account_credits), ("trial", trial)):
+                        tokens = counts.get(line_key, NO_PRICES).get(token_type)
+                        if tokens or (kind == "usage" and tokens is not None):
+                            made.append(BillLine(cycle, account, line_key.offer, line_key.tier, token_type, kind,
+                                                 tokens, prices.get(token_type), context))
+            made, accounts[account] = self._allocate(made)
+            lines += made
+            if report is not None:
+                report(len(lines), max(expected, len(lines)))
+        listed = sum((t.list for t in accounts.values()), ZERO)
+        credited = sum((t.credits for t in accounts.values()), ZERO)
+        totals = Totals(self.currency, listed, credited, listed + credited,
+                        *(sum((getattr(t, name) for t in accounts.values()), ZERO)
+                          for name in ("list_rounded", "credits_rounded", "billed_rounded")))
+        return Bill(book.name, self.currency, tuple(lines), {self.currency: totals}, accounts, read, billed,
+                    rejected, rejects, QuotaLedger(ledger))
 
-    def _totals(self, lines: list[BillLine]) -> Totals:
-        listed = sum((line.amount for line in lines if line.kind == "usage"), ZERO)
-        credited = sum((line.amount for line in lines if line.kind != "usage"), ZERO)
-        billed = listed + credited
+    def _allocate(self, lines: list[BillLine]) -> tuple[list[BillLine], Totals]:
+        """An account's totals, and its lines with the rounding adjustments that make them add up to them."""
         book = self.book
-        return Totals(self.currency, listed, credited, billed,
-                      *(round_amount(a, book.quantum, book.round_mode) for a in (listed, credited, billed)))
+        amounts = [line.amount for line in lines]
+        listed = sum((a for a, line in zip(amounts, lines) if line.kind == "usage"), ZERO)
+        credited = sum((a for a, line in zip(amounts, lines) if line.kind != "usage"), ZERO)
+        list_rounded = round_amount(listed, book.quantum, book.round_mode)
+        billed_rounded = round_amount(listed + credited, book.quantum, book.round_mode)
+        adjustments = [0] * len(lines)
+        for is_usage, target in ((True, list_rounded), (False, billed_rounded - list_rounded)):
+            positions = [i for i, line in enumerate(lines) if (line.kind == "usage") == is_usage]
+            for position, step in largest_remainder([amounts[i] for i in positions], target, book.quantum,
+                                                    book.round_mode):
+                adjustments[positions[position]] += step
+        adjusted = [attrs.evolve(line, adjustment=step) if step else line for line, step in zip(lines, adjustments)]
+        return adjusted, Totals(self.currency, listed, credited, listed + credited, list_rounded,
+                                billed_rounded - list_rounded, billed_rounded)
 
 
-_NO_PRICES: Mapping = {}
+def largest_remainder(amounts: list[Decimal], target: Decimal, quantum: Decimal, mode: str
+                      ) -> Iterator[tuple[int, int]]:
+    """(position, quanta to add) so that the amounts, each rounded, then adjusted, add up to `target`.
+
+    Each amount is rounded on its own; the difference to `target`, in whole
+    quanta, goes one quantum at a time to the amounts whose rounding moved
+    them furthest the other way (ties: the earlier amount). Amounts of zero
+    are never adjusted.
+    """
+    rounded = [round_amount(amount, quantum, mode) for amount in amounts]
+    missing = int((target - sum(rounded, ZERO)) / quantum)
+    candidates = [i for i, amount in enumerate(amounts) if amount]
+    if not missing or not candidates:
+        return
+    step = 1 if missing > 0 else -1
+    # Short of the target: the most rounded-down first; over it: the most rounded-up first.
+    candidates.sort(key=lambda i: (-(amounts[i] - rounded[i]) * step, i))
+    for position in itertools.islice(itertools.cycle(candidates), abs(missing)):
+        yield position, step
+
+
 _NOT_YET = object()
 
 
-def _add_counts(buckets: dict[tuple, list[int]], key: tuple, totals: tuple[int, ...]) -> None:
-    bucket = buckets.get(key)
+def _add_counts(buckets: dict[str, dict[tuple, list[int]]], account: str, key: tuple, totals: tuple[int, ...]
+                ) -> None:
+    by_key = buckets.get(account)
+    if by_key is None:
+        by_key = buckets[account] = {}
+    bucket = by_key.get(key)
     if bucket is None:
-        buckets[key] = list(totals)
+        by_key[key] = list(totals)
     elif len(totals) == 2:  # input and output: the common case, without a loop
         bucket[0] += totals[0]
         bucket[1] += totals[1]
@@ -374,15 +584,15 @@ def _add_counts(buckets: dict[tuple, list[int]], key: tuple, totals: tuple[int, 
             bucket[index] += count
 
 
-def _by_line(buckets: dict[tuple, list[int]]) -> dict[tuple, dict[str, int]]:
-    """(cycle, account, offer, tier) -> token type -> tokens, from buckets keyed by token types too."""
-    lines: dict[tuple, dict[str, int]] = {}
-    for (*line_key, token_types), counts in buckets.items():
-        _add_tokens(lines, tuple(line_key), zip(token_types, counts))
+def _by_line(buckets: dict[tuple, list[int]]) -> dict[LineKey, dict[str, int]]:
+    """LineKey -> token type -> tokens, from one account's buckets keyed by token types too."""
+    lines: dict[LineKey, dict[str, int]] = {}
+    for (cycle, offer, tier, token_types), counts in buckets.items():
+        _add_tokens(lines, LineKey(cycle, offer, tier), zip(token_types, counts))
     return lines
 
 
-def _add_tokens(counts: dict[tuple, dict[str, int]], line_key: tuple, tokens: Iterable[tuple[str, int]]) -> None:
+def _add_tokens(counts: dict[LineKey, dict[str, int]], line_key: LineKey, tokens: Iterable[tuple[str, int]]) -> None:
     bucket = counts.get(line_key)
     if bucket is None:
         bucket = counts[line_key] = {}
@@ -390,9 +600,9 @@ def _add_tokens(counts: dict[tuple, dict[str, int]], line_key: tuple, tokens: It
         bucket[token_type] = bucket.get(token_type, 0) + count
 
 
-def _line_order(line_key: tuple):
-    cycle, account, offer, tier = line_key
-    return (cycle, account, offer.region.id, offer.model, tier.index, tier.span.line)
+def _line_order(line_key: LineKey):
+    return (line_key.cycle, line_key.offer.region.id, line_key.offer.model, line_key.tier.index,
+            line_key.tier.span.line)
 
 
 def _ordered_types(tier: Tier, counts: Mapping[str, int]) -> list[str]:
@@ -400,12 +610,5 @@ def _ordered_types(tier: Tier, counts: Mapping[str, int]) -> list[str]:
     return [t for t in tier.token_types if t in counts] + sorted(t for t in counts if t not in tier.token_types)
 
 
-def progress_printer(stream=sys.stderr) -> Callable[[int], None] | None:
-    """A progress line on stderr when it is a terminal, else nothing."""
-    if not stream.isatty():
-        return None
-
-    def show(count: int) -> None:
-        stream.write(f"\rratecard: {count:,} records read")
-        stream.flush()
-    return show
+def progress_printer(stream=None):  # TEMPORARY: the CLI's progress display replaces this (issue 7)
+    return None

@@ -36,7 +36,7 @@ class Diagnostic:
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     """A 'did you mean ...?' hint for a misspelt word, or None."""
     from difflib import get_close_matches  # only errors need it: keeps `import ratecard` light
-    close = get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    close = get_close_matches(str(word), [str(choice) for choice in choices], n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else None
 
 
@@ -52,6 +52,17 @@ class RatecardError(Exception):
 
     def __str__(self) -> str:
         return self.message if not self.hint else f"{self.message} ({self.hint})"
+
+    def __reduce__(self):
+        # Every subclass survives pickling (a caller may bill across processes), whatever its __init__ takes.
+        return _restore, (type(self), self.args, self.__dict__)
+
+
+def _restore(cls: type, args: tuple, state: dict) -> RatecardError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 class RulesError(RatecardError):
@@ -104,6 +115,12 @@ class UnknownTokenType(PricingError):
 
 class NotEffective(PricingError):
     code = "E108"
+
+
+class InvalidArgument(PricingError):
+    """A caller passed an argument of the wrong kind (a region that is not text, a date for a moment, ...)."""
+
+    code = "E109"
 
 
 class RecordError(RatecardError):

@@ -12,8 +12,12 @@ import decimal
 from decimal import Decimal
 
 ZERO = Decimal(0)
-EXACT = decimal.Context(prec=60, traps=[decimal.Inexact, decimal.InvalidOperation, decimal.Overflow])
-ROUNDING = decimal.Context(prec=60, traps=[decimal.InvalidOperation, decimal.Overflow])
+# 200 digits: an amount within the limits (prices of at most 30 significant digits and 30 decimals, per
+# token down to 36 decimals; under 10**27 tokens a record, and any number of records a machine can read)
+# needs fewer than 100, so every product and sum is exact; `Inexact` is trapped all the same.
+PRECISION = 200
+EXACT = decimal.Context(prec=PRECISION, traps=[decimal.Inexact, decimal.InvalidOperation, decimal.Overflow])
+ROUNDING = decimal.Context(prec=PRECISION, traps=[decimal.InvalidOperation, decimal.Overflow])
 
 
 def round_amount(amount: Decimal, quantum: Decimal, mode: str) -> Decimal:

@@ -19,23 +19,14 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Mapping, NamedTuple
 
-from .errors import (
-    BeyondHighestTier,
-    InvalidTokens,
-    NoPriceInCurrency,
-    NotEffective,
-    RegionNotOffered,
-    UnknownModel,
-    UnknownRegion,
-    UnknownTokenType,
-    did_you_mean,
-)
+from .errors import InvalidArgument, InvalidTokens, NotEffective
+from .limits import EARLIEST, LATEST, MAX_REQUESTS, MAX_TOKENS, TIME_RANGE
 from .moments import parse_moment
 from .money import EXACT, ROUNDING, ZERO, plain
-from .places import normalize_place
+from .tables import NO_PRICES, beyond_highest_tier, find_offer, no_price_error, require_currency, table_at
 
 if TYPE_CHECKING:
-    from .tables import Offer, PriceBook, Tier, TierTable
+    from .tables import PriceBook, Tier
 
 _multiply = EXACT.multiply
 _new_quote = tuple.__new__  # skips NamedTuple's Python-level __new__ on the hot path
@@ -72,7 +63,7 @@ class Quote(NamedTuple):
     @property
     def lines(self) -> tuple[QuoteLine, ...]:
         """One line per token type: tokens of all requests, unit price as written, exact amount."""
-        prices = self.tier.prices.get(self.currency, _NO_PRICES)
+        prices = self.tier.prices.get(self.currency, NO_PRICES)
         return tuple(
             QuoteLine(token_type, count * self.requests, prices[token_type].per_unit,
                       _multiply(prices[token_type].per_token, count * self.requests), True)
@@ -105,99 +96,48 @@ class Quote(NamedTuple):
         }
 
 
-def resolve_region(book: PriceBook, place: str) -> str:
-    """The region ID for an ID or display name (any case and spacing)."""
-    region_id = book.place_lookup.get(place)
-    if region_id is None:
-        region_id = book.place_lookup.get(normalize_place(str(place)))
-        if region_id is None:
-            names = [*book.regions, *(n for r in book.regions.values() for n in r.display_names)]
-            raise UnknownRegion(f"unknown region '{place}'", did_you_mean(str(place), names)
-                                or "use a region ID such as us-east-1 or its display name")
-    return region_id
-
-
-def find_offer(book: PriceBook, region: str, model: str) -> Offer:
-    """The model's rates in a region, or the reason there are none."""
-    region_id = resolve_region(book, region)
-    offer = book.offers.get((model, region_id))
-    if offer is not None:
-        return offer
-    if model not in book.models:
-        raise UnknownModel(f"unknown model '{model}' in book {book.name}",
-                           did_you_mean(model, book.models) or "models in this book: " + ", ".join(book.models))
-    offered = sorted(r for (m, r) in book.offers if m == model)
-    raise RegionNotOffered(f"{book.name} does not offer {model} in {region_id}",
-                           "offered in: " + ", ".join(offered))
-
-
 def to_moment(book: PriceBook, at: datetime | str | None) -> datetime:
+    """The moment a quote is for: now, an aware datetime, or ISO text (read in the book's zone without an offset)."""
     if at is None:
         return datetime.now(timezone.utc)
     if isinstance(at, str):
         try:
-            return parse_moment(at, book.zone)
+            moment = parse_moment(at, book.zone)
         except ValueError:
             raise NotEffective(f"'{at}' is not a date or time", "write 2026-05-01T10:00+08:00") from None
-    return at if at.tzinfo is not None else at.replace(tzinfo=book.zone)
+    elif isinstance(at, datetime):
+        moment = at if at.tzinfo is not None and at.utcoffset() is not None else at.replace(tzinfo=book.zone)
+    else:
+        raise InvalidArgument(f"at must be a datetime or ISO 8601 text, not {type(at).__name__} {at!r}",
+                              "pass datetime(2026, 5, 1, 10, tzinfo=...) or '2026-05-01T10:00+08:00'")
+    if not EARLIEST <= moment < LATEST:
+        raise NotEffective(f"{moment.isoformat()} is out of range", f"quotes are for moments {TIME_RANGE}")
+    return moment
 
 
-def table_at(book: PriceBook, offer: Offer, at: datetime) -> TierTable:
-    """The offer's tier table in force at `at`."""
-    if (book.start is not None and at < book.start) or (book.end is not None and at >= book.end):
-        raise NotEffective(f"{book.name} is not in force at {at.isoformat()}",
-                           f"it is in force from {book.start} until {book.end}")
-    for table in offer.tables:
-        if table.in_force(at):
-            return table
-    raise NotEffective(f"{offer.model} has no rates in {offer.region.id} at {at.isoformat()}",
-                       "check the effective dates of its rate tables")
-
-
-def select_tier(table: TierTable, offer: Offer, selector_tokens: int) -> Tier:
-    """The tier whose `(lower, upper]` range holds `selector_tokens` (the first tier also holds 0)."""
-    index = bisect_left(table.uppers, selector_tokens)
-    if index == len(table.tiers):
-        raise _beyond_highest_tier(table, offer, selector_tokens)
-    return table.tiers[index]
-
-
-def _beyond_highest_tier(table: TierTable, offer: Offer, selector_tokens: int) -> Exception:
-    top = table.tiers[-1]
-    return BeyondHighestTier(
-        f"a request of {selector_tokens} {offer.selector} tokens is beyond the highest tier of {offer.model} "
-        f"in {offer.region.id} ({top.label})",
-        f"the largest request this book prices has {top.upper} {offer.selector} tokens; split the request")
-
-
-def _check_counts(tokens: Mapping[str, int], requests: int) -> None:
+def _check_arguments(region: Any, model: Any, tokens: Any, requests: Any) -> None:
+    """Say which argument is of the wrong kind (the hot path only looks when something is off)."""
+    for name, value in (("region", region), ("model", model)):
+        if not isinstance(value, str):
+            raise InvalidArgument(f"{name} must be text, not {type(value).__name__} {value!r}",
+                                  "pass region='us-east-1', model='qwen-plus'")
+    if not isinstance(tokens, Mapping):
+        raise InvalidTokens(f"tokens must be a mapping of token type to count, not {type(tokens).__name__}",
+                            "pass tokens={'input': 750, 'output': 20}")
+    for token_type in tokens:
+        if not isinstance(token_type, str):
+            raise InvalidTokens(f"token types must be text, not {token_type!r}", "pass tokens={'input': 750}")
     for name, value in (("requests", requests), *((f"{t} tokens", c) for t, c in tokens.items())):
         if type(value) is not int:
             raise InvalidTokens(f"{name} must be a whole number, not {value!r}", "token counts are integers")
         if value < 0:
             raise InvalidTokens(f"{name} must not be negative, got {value}", "token counts are zero or more")
+        limit = MAX_REQUESTS if name == "requests" else MAX_TOKENS - 1
+        if value > limit:
+            raise InvalidTokens(f"{name} is {value:.3e}, more than ratecard prices at once",
+                                f"{name} may be at most {limit:,}; split the request")
     if requests < 1:
         raise InvalidTokens("requests must be at least 1", "a quote prices one request or more")
-
-
-def require_currency(book: PriceBook, currency: str) -> str:
-    """`currency`, if the book prices in it at all."""
-    if currency not in book.currencies:
-        raise NoPriceInCurrency(f"{book.name} has no prices in {currency!r}",
-                                "it prices in " + ", ".join(book.currencies))
-    return currency
-
-
-def no_price_error(book: PriceBook, offer: Offer, tier: Tier, token_type: str, currency: str) -> Exception:
-    """Why a token type has no price here: the model does not price it, or not in this currency."""
-    if token_type not in tier.token_types:
-        return UnknownTokenType(f"{offer.model} does not price '{token_type}' tokens",
-                                did_you_mean(token_type, tier.token_types)
-                                or "it prices: " + ", ".join(tier.token_types))
-    have = sorted(c for c, prices in tier.prices.items() if token_type in prices)
-    return NoPriceInCurrency(
-        f"{book.name} has no {currency} price for {offer.model} {token_type} tokens in {offer.region.id} "
-        f"(tier {tier.label})", "prices here are in " + (", ".join(have) or "no currency"))
 
 
 def quote(book: PriceBook, region: str, model: str, tokens: Mapping[str, int], requests: int = 1,
@@ -207,11 +147,15 @@ def quote(book: PriceBook, region: str, model: str, tokens: Mapping[str, int], r
     Written as one flat function on purpose: it is the hot path, and each
     helper call would cost a measurable share of a quote.
     """
-    offer = book.offers.get((model, book.place_lookup.get(region)))
+    try:
+        offer = book.offers.get((model, book.place_lookup.get(region)))
+    except TypeError:  # an unhashable region or model: _check_arguments says which
+        offer = None
     if offer is None:
+        _check_arguments(region, model, tokens, requests)
         offer = find_offer(book, region, model)
-    if type(requests) is not int or requests < 1:
-        _check_counts(tokens, requests)
+    if type(tokens) is not dict or type(requests) is not int or not 1 <= requests <= MAX_REQUESTS:
+        _check_arguments(region, model, tokens, requests)
     if at is None and not offer.dated:
         moment, table = None, offer.tables[0]
     else:
@@ -220,19 +164,18 @@ def quote(book: PriceBook, region: str, model: str, tokens: Mapping[str, int], r
     currency = book.currency if currency is None else require_currency(book, currency)
     selected = tokens.get(offer.selector, 0)
     tiers = table.tiers
-    try:
-        index = bisect_left(table.uppers, selected)
-    except TypeError:  # not a number: say so (every count is checked in the loop below)
-        _check_counts(tokens, requests)
+    if type(selected) is not int:
+        _check_arguments(region, model, tokens, requests)
+    index = bisect_left(table.uppers, selected)
     if index == len(tiers):
-        raise _beyond_highest_tier(table, offer, selected)
+        raise beyond_highest_tier(table, offer, selected)
     tier = tiers[index]
-    prices = tier.prices.get(currency, _NO_PRICES)
+    prices = tier.prices.get(currency, NO_PRICES)
     asked = tuple(tokens.items())  # the lines are built from this when asked for
     units = 0  # the cost in units of 10 ** price.exponent, summed in integers: exact and cheap
     for token_type, count in asked:
-        if type(count) is not int or count < 0:
-            _check_counts(tokens, requests)
+        if type(count) is not int or not 0 <= count < MAX_TOKENS:
+            _check_arguments(region, model, tokens, requests)
         price = prices.get(token_type)
         if price is None:
             if token_type not in tier.not_billed:
@@ -250,5 +193,3 @@ def quote(book: PriceBook, region: str, model: str, tokens: Mapping[str, int], r
                               list_total, credits, total, total.quantize(book.quantum, book.round_mode, ROUNDING),
                               book.unit_label))
 
-
-_NO_PRICES: Mapping = {}

@@ -1,10 +1,15 @@
 """Placing usage records on a bill.
 
-Takes a compiled `PriceBook` and validated usage records (or the clean rows of
-a CSV file) and gives each record's `RatedRecord`: its billing cycle, its
-offer (model in a region), its tier, and its tokens for all its requests. It
-says why a record cannot be billed by raising `RecordError` or `PricingError`.
-`billing.py` sums rated records into a bill.
+Takes a compiled `PriceBook` and usage records (dicts, `UsageRecord`s, or the
+rows of a CSV file) and gives each record's `RatedRecord`: its billing cycle,
+its offer (model in a region), its tier, and its tokens for all its requests.
+It says why a record cannot be billed by raising `RecordError` or
+`PricingError`. `billing.py` sums rated records into a bill.
+
+There is one path: `Rater.rate_fields` validates a record's field values with
+the parsers of `records.py` and `Rater.place` puts it on the bill. A dict, a
+`UsageRecord` and a CSV row differ only in how their values are picked out,
+so no kind of input can be billed differently from another.
 
 Instants are integer microseconds since the epoch: exact, and far cheaper to
 compare and bucket than aware datetimes.
@@ -12,20 +17,28 @@ compare and bucket than aware datetimes.
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from datetime import datetime, tzinfo
-from typing import TYPE_CHECKING, Callable, Mapping, NamedTuple
+from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 from .errors import PricingError
 from .moments import from_instant, instant_of
-from .quote import find_offer, no_price_error, select_tier, table_at
-from .records import REQUIRED, UsageRecord, to_record, token_fields
-
-if TYPE_CHECKING:
-    from .tables import Offer, PriceBook, Tier
+from .records import (
+    REQUIRED_TOKENS,
+    TOKEN_SUFFIX,
+    CsvLayout,
+    MalformedRow,
+    MissingField,
+    UsageRecord,
+    field_text,
+    parse_count,
+    parse_requests,
+    parse_timestamp,
+    token_fields,
+)
+from .tables import NO_PRICES, Offer, PriceBook, Tier, find_offer, no_price_error, require_currency, select_tier, \
+    table_at
 
 CYCLE_SECONDS = {"hourly": 3600, "daily": 86400}
-_NO_PRICES: Mapping = {}
 _new_rated = tuple.__new__  # skips NamedTuple's Python-level __new__ on the per-record path
 
 
@@ -41,6 +54,7 @@ class RatedRecord(NamedTuple):
     totals: tuple[int, ...]  # tokens of each type, all requests together
     in_trial: bool
     order: tuple  # ties between records of one instant: request_id, region, model, token counts, requests
+    request_id: str
 
     @property
     def tokens(self) -> tuple[tuple[str, int], ...]:
@@ -51,187 +65,202 @@ class RatedRecord(NamedTuple):
         return from_instant(self.instant)
 
 
-class CsvLayout(NamedTuple):
-    """Where each field sits in the rows of one CSV file."""
+class TokenColumns(NamedTuple):
+    """The token fields a record (or every row of a CSV file) carries."""
 
-    timestamp: int
-    account: int
-    region: int
-    model: int
-    requests: int | None
-    request_id: int | None
-    token_indexes: tuple[int, ...]
-    token_types: tuple[str, ...]
+    types: tuple[str, ...]
+    names: tuple[str, ...]  # the fields: `input_tokens`, ...
+    required: tuple[bool, ...]  # input and output must hold a count; others may be empty
+    all_required: bool
 
     @classmethod
-    def of(cls, header: list[str]) -> CsvLayout | None:
-        """The layout, or None when a required column is missing or a column is repeated."""
-        columns = {name: index for index, name in enumerate(header)}
-        if len(columns) != len(header) or any(name not in columns for name in REQUIRED):
-            return None
-        pairs = token_fields(header)
-        return cls(columns["timestamp"], columns["account"], columns["region"], columns["model"],
-                   columns.get("requests"), columns.get("request_id"), tuple(columns[n] for n, _ in pairs),
-                   tuple(t for _, t in pairs))
+    def of(cls, token_types: tuple[str, ...], required: bool = False) -> TokenColumns:
+        names = tuple(t + TOKEN_SUFFIX for t in token_types)
+        needed = tuple(required or name in REQUIRED_TOKENS for name in names)
+        return cls(token_types, names, needed, all(needed))
+
+    def present(self, values: list[Any]) -> tuple[TokenColumns, list[Any]]:
+        """These columns and `values` without the empty optional ones: the record has none of those types."""
+        keep = [i for i, value in enumerate(values) if self.required[i] or not (value == "" or value is None)]
+        kept = TokenColumns(tuple(self.types[i] for i in keep), tuple(self.names[i] for i in keep),
+                            tuple(self.required[i] for i in keep), True)
+        return kept, [values[i] for i in keep]
+
+
+class TokenPlan(NamedTuple):
+    """What a tier does with a record's token types: which it prices, and which must be zero to be left out."""
+
+    kept_types: tuple[str, ...]
+    kept_positions: tuple[int, ...] | None  # None: every type is kept, in order
+    zero_positions: tuple[int, ...]  # types this model does not have: a record may carry them only as 0
+    unknown: tuple[str, ...]  # the same types, by name
 
 
 class Rater:
-    """Validates and places records for one book and currency.
-
-    `rate` is the definition: every record can go through it, and it raises
-    the error that says why a record cannot be billed. `rate_row` is the same
-    placement for a clean CSV row, without building the intermediate record; it
-    gives up (returns None) on anything unusual, and the caller then takes
-    `rate`, so both always agree. Lookups that repeat from record to record are
-    cached here.
-    """
+    """Validates and places records for one book and currency; lookups that repeat are cached here."""
 
     def __init__(self, book: PriceBook, currency: str | None = None, assume_tz: tzinfo | None = None) -> None:
         self.book = book
-        self.currency = currency or book.currency
+        self.currency = require_currency(book, currency or book.currency)
         self.assume_tz = assume_tz
         self.cycle_seconds = CYCLE_SECONDS[book.cycle]
         self.zone_seconds = int(book.zone.utcoffset(None).total_seconds())
         self.trial_until = instant_of(book.trial.until) if book.trial else None
-        self._minutes: dict[str, int] = {}  # timestamp text up to the minute, and its offset -> epoch seconds
-        self._offers: dict[tuple[str, str], Offer | PricingError] = {}
-        self._clean_offers: dict[tuple[str, str], Offer] = {}  # undated offers, for rate_row
+        self._minutes: dict[str, int] = {}  # timestamp text but its seconds -> epoch seconds of its minute
+        self._offers: dict[tuple[str, str], Offer] = {}  # (region, model) as written
+        self._plans: dict[tuple[Tier, tuple[str, ...]], TokenPlan] = {}
+        self._failures: dict[tuple, PricingError] = {}  # either key, when the lookup has no answer
+
+    # -- the one path ---------------------------------------------------------------------------------
+
+    def rate(self, record: UsageRecord | Mapping[str, Any]) -> RatedRecord:
+        """Validate and place a dict or a `UsageRecord`."""
+        if isinstance(record, UsageRecord):
+            columns = TokenColumns.of(tuple(token_type for token_type, _ in record.tokens), required=True)
+            return self.rate_fields(record.timestamp, record.account, record.region, record.model, columns,
+                                    [count for _, count in record.tokens], record.requests, record.request_id)
+        if not isinstance(record, Mapping):
+            raise MalformedRow(f"a usage record must be a mapping or a UsageRecord, not {type(record).__name__}",
+                               "pass dicts with the usage fields")
+        pairs = token_fields(name for name in record if type(name) is str)
+        names = [name for name, _ in pairs]
+        for name in REQUIRED_TOKENS:
+            if name not in names:
+                raise MissingField(f"the record has no {name}", "every record has input_tokens and output_tokens")
+        return self.rate_fields(record.get("timestamp"), record.get("account"), record.get("region"),
+                                record.get("model"), TokenColumns.of(tuple(t for _, t in pairs)),
+                                [record[name] for name in names], record.get("requests"), record.get("request_id"))
+
+    def row_rater(self, layout: CsvLayout) -> Callable[[Sequence[str]], RatedRecord]:
+        """`rate` for the rows of one CSV file: the same validation and placement, with values picked by position."""
+        at_timestamp, at_account, at_region, at_model = layout.timestamp, layout.account, layout.region, layout.model
+        at_requests, at_request_id, token_indexes = layout.requests, layout.request_id, layout.token_indexes
+        columns, rate_fields = TokenColumns.of(layout.token_types), self.rate_fields
+
+        def rate_row(row: Sequence[str]) -> RatedRecord:
+            return rate_fields(row[at_timestamp], row[at_account], row[at_region], row[at_model], columns,
+                               [row[index] for index in token_indexes],
+                               None if at_requests is None else row[at_requests],
+                               None if at_request_id is None else row[at_request_id])
+        return rate_row
+
+    def rate_fields(self, timestamp: Any, account: Any, region: Any, model: Any, columns: TokenColumns,
+                    values: list[Any], requests: Any, request_id: Any) -> RatedRecord:
+        """Validate one record's field values, in a fixed order (so every input reports the same first fault)."""
+        account = field_text("account", account)
+        region = field_text("region", region)
+        model = field_text("model", model)
+        instant = self.instant_of_text(timestamp) if type(timestamp) is str else self.instant_of_value(timestamp)
+        if not columns.all_required and ("" in values or None in values):
+            columns, values = columns.present(values)
+        counts = tuple([parse_count(name, value) for name, value in zip(columns.names, values)])
+        requests = 1 if requests is None or requests == "" else parse_requests(requests)
+        request_id = "" if request_id is None else (request_id if type(request_id) is str else str(request_id)).strip()
+        return self.place(instant, account, region, model, columns.types, counts, requests, request_id)
+
+    def place(self, instant: int, account: str, region: str, model: str, token_types: tuple[str, ...],
+              counts: tuple[int, ...], requests: int, request_id: str) -> RatedRecord:
+        """Put a validated record on the bill: its offer, tier, tokens, cycle and trial."""
+        offer = self._offers.get((region, model)) or self.offer(region, model)
+        table = offer.tables[0] if not offer.dated else table_at(self.book, offer, from_instant(instant))
+        selector = offer.selector
+        tier = select_tier(table, offer, counts[token_types.index(selector)] if selector in token_types else 0)
+        plan = self._plans.get((tier, token_types)) or self.plan(offer, tier, token_types)
+        if plan.kept_positions is not None:
+            for position in plan.zero_positions:
+                if counts[position]:
+                    raise no_price_error(self.book, offer, tier, token_types[position], self.currency)
+            counts = tuple([counts[position] for position in plan.kept_positions])
+        local = instant // 1_000_000 + self.zone_seconds
+        trial_until = self.trial_until
+        return _new_rated(RatedRecord, (
+            instant, account, offer, tier, local - local % self.cycle_seconds - self.zone_seconds, plan.kept_types,
+            counts if requests == 1 else tuple([count * requests for count in counts]),
+            trial_until is not None and instant < trial_until,
+            (request_id, offer.region.id, offer.model, plan.kept_types, counts, requests), request_id))
+
+    # -- cached lookups -------------------------------------------------------------------------------
 
     def offer(self, region: str, model: str) -> Offer:
-        found = self._offers.get((region, model))
+        """The offer for a region and model as written (cached), or the error that says why there is none."""
+        key = (region, model)
+        found = self._offers.get(key) or self._failures.get(key)
         if found is None:
             try:
-                found = find_offer(self.book, region, model)
+                found = self._offers[key] = find_offer(self.book, region, model)
             except PricingError as error:
-                found = error
-            self._offers[(region, model)] = found
-            if not isinstance(found, PricingError) and not found.dated:
-                self._clean_offers[(region, model)] = found
+                found = self._failures[key] = error
         if isinstance(found, PricingError):
             raise found
         return found
 
-    def cycle_of(self, instant: int) -> int:
-        """The cycle start (epoch seconds) of an instant: cycles are whole hours or days of the book's zone."""
-        local = instant // 1_000_000 + self.zone_seconds
-        return local - local % self.cycle_seconds - self.zone_seconds
+    def plan(self, offer: Offer, tier: Tier, token_types: tuple[str, ...]) -> TokenPlan:
+        """How `tier` prices records with these token types (cached); the error when it cannot."""
+        key = (tier, token_types)
+        found = self._plans.get(key) or self._failures.get(key)
+        if found is None:
+            found = self._make_plan(offer, tier, token_types)
+            (self._failures if isinstance(found, PricingError) else self._plans)[key] = found
+        if isinstance(found, PricingError):
+            raise found
+        return found
 
-    def instant_of_text(self, text: str, moment: datetime) -> int:
-        """`instant_of(moment)` for the text it was parsed from, cached per minute for the usual ISO shapes.
+    def _make_plan(self, offer: Offer, tier: Tier, token_types: tuple[str, ...]) -> TokenPlan | PricingError:
+        prices = tier.prices.get(self.currency, NO_PRICES)
+        kept, zero = [], []
+        for position, token_type in enumerate(token_types):
+            if token_type in prices or token_type in tier.not_billed:
+                kept.append(position)
+            elif token_type not in tier.token_types:
+                zero.append(position)  # a column for a type this model does not have: fine while it is 0
+            else:
+                return no_price_error(self.book, offer, tier, token_type, self.currency)
+        kept_types = tuple(token_types[position] for position in kept)
+        if len(kept) == len(token_types):
+            return TokenPlan(token_types, None, (), ())
+        return TokenPlan(kept_types, tuple(kept), tuple(zero), tuple(token_types[p] for p in zero))
+
+    # -- timestamps -----------------------------------------------------------------------------------
+
+    def instant_of_value(self, value: Any) -> int:
+        """The instant of a datetime (or anything `parse_timestamp` takes), validated and in range."""
+        return instant_of(parse_timestamp(value, self.assume_tz))
+
+    def instant_of_text(self, text: str) -> int:
+        """The instant of ISO 8601 text: `parse_timestamp`'s answer, with each minute parsed once.
 
         Converting an aware datetime costs far more than a dict lookup, and
-        records crowd into few minutes; `2026-05-01T10:23:45+08:00` and
-        `2026-05-01T02:23:45Z` share their minute's epoch with every record of it.
+        records crowd into few minutes. The cache is keyed by the text less its
+        two seconds digits and holds only texts of the one fixed shape
+        `YYYY-MM-DDTHH:MM:SS+HH:MM` (or `...SSZ`) that parsed whole, so a hit
+        means this text differs from a valid one only in those two digits,
+        which are then checked to be ASCII 00-59 before they are used.
         """
-        if len(text) == 25 and text[19] in "+-" or len(text) == 20 and text[19] == "Z":
-            if text[10] == "T" and text[16] == ":":
-                key = text[:16] + text[19:]
-                minute = self._minutes.get(key)
-                if minute is None:
-                    minute = self._minutes[key] = instant_of(moment.replace(second=0)) // 1_000_000
-                return (minute + moment.second) * 1_000_000
+        minute = self._minutes.get(text[:17] + text[19:])
+        if minute is not None and len(text) in (20, 25):
+            tens, units = text[17], text[18]
+            if "0" <= tens <= "5" and "0" <= units <= "9":
+                return (minute + int(tens + units)) * 1_000_000
+        moment = parse_timestamp(text, self.assume_tz)
+        if _cacheable_shape(text):
+            self._minutes[text[:17] + text[19:]] = instant_of(moment.replace(second=0)) // 1_000_000
         return instant_of(moment)
 
-    def rate(self, record: UsageRecord) -> RatedRecord:
-        offer = self.offer(record.region, record.model)
-        table = table_at(self.book, offer, record.timestamp) if offer.dated else offer.tables[0]
-        instant = instant_of(record.timestamp)
-        selector = offer.selector
-        tier = select_tier(table, offer, next((c for t, c in record.tokens if t == selector), 0))
-        prices = tier.prices.get(self.currency, _NO_PRICES)
-        kept = []
-        for token_type, count in record.tokens:
-            if token_type not in prices and token_type not in tier.not_billed:
-                if count == 0 and token_type not in tier.token_types:
-                    continue  # an empty column for a token type this model does not have
-                raise no_price_error(self.book, offer, tier, token_type, self.currency)
-            kept.append((token_type, count))
-        token_types = tuple(t for t, _ in kept)
-        counts = tuple(c for _, c in kept)
-        requests = record.requests
-        return RatedRecord(instant, record.account, offer, tier, self.cycle_of(instant),
-                           token_types, tuple(c * requests for c in counts), self._in_trial(instant),
-                           (record.request_id, record.region, record.model, token_types, counts, requests))
 
-    def _in_trial(self, instant: int) -> bool:
-        return self.trial_until is not None and instant < self.trial_until
-
-    def accepts(self, tier: Tier, token_types: tuple[str, ...]) -> bool:
-        """Does the tier price (or mark not billed) every one of these token types?"""
-        prices = tier.prices.get(self.currency, _NO_PRICES)
-        return all(t in prices or t in tier.not_billed for t in token_types)
-
-    def row_rater(self, layout: CsvLayout) -> Callable[[list[str]], RatedRecord | None]:
-        """`rate` for the clean rows of one CSV file: a function that places a row, or gives None.
-
-        None sends the row through `rate`, which either bills it the same way
-        or says why it cannot be billed. The function is a closure over the
-        file's column positions because this is the loop a large bill spends
-        its time in; each step it skips is measurable per million records.
-        """
-        (at_timestamp, at_account, at_region, at_model, at_requests, at_request_id, token_indexes,
-         token_types) = layout
-        offers, accepts, minutes, instant_of_text = self._clean_offers, self.accepts, self._minutes, \
-            self.instant_of_text
-        accepted: dict[Tier, bool] = {}  # this file's token types, per tier
-        zone, cycle_seconds, trial_until = self.zone_seconds, self.cycle_seconds, self.trial_until
-        fromisoformat = datetime.fromisoformat
-
-        def rate_row(row: list[str]) -> RatedRecord | None:
-            region, model = row[at_region], row[at_model]
-            offer = offers.get((region, model))
-            if offer is None:
-                return None
-            stamp = row[at_timestamp]
-            minute = minutes.get(stamp[:16] + stamp[19:])
-            if (minute is not None and len(stamp) in (20, 25) and stamp[16] == ":" and stamp[17:19].isdigit()
-                    and stamp[17] < "6"):
-                instant = (minute + int(stamp[17:19])) * 1_000_000  # the rest of this text was checked before
-            else:
-                try:
-                    moment = fromisoformat(stamp)
-                except ValueError:
-                    return None
-                if moment.tzinfo is None:
-                    return None
-                instant = instant_of_text(stamp, moment)
-            counts = []
-            for index in token_indexes:
-                value = row[index]
-                if not (value.isdigit() and value.isascii()):  # str.isdigit alone takes "²" and "٣"
-                    return None
-                counts.append(int(value))
-            requests = 1
-            if at_requests is not None:
-                value = row[at_requests]
-                if not (value.isdigit() and value.isascii()) or (requests := int(value)) < 1:
-                    return None
-            account = row[at_account].strip()
-            if not account:
-                return None
-            selector = offer.selector
-            table = offer.tables[0]
-            index = bisect_left(table.uppers, counts[token_types.index(selector)] if selector in token_types else 0)
-            if index == len(table.tiers):
-                return None
-            tier = table.tiers[index]
-            ok = accepted.get(tier)
-            if ok is None:
-                ok = accepted[tier] = accepts(tier, token_types)
-            if not ok:
-                return None
-            counts = tuple(counts)
-            local = instant // 1_000_000 + zone
-            return _new_rated(RatedRecord, (
-                instant, account, offer, tier, local - local % cycle_seconds - zone, token_types,
-                counts if requests == 1 else tuple([c * requests for c in counts]),
-                trial_until is not None and instant < trial_until,
-                (row[at_request_id] if at_request_id is not None else "", region, model, token_types, counts,
-                 requests)))
-        return rate_row
+def _cacheable_shape(text: str) -> bool:
+    """`YYYY-MM-DDTHH:MM:SS` then `+HH:MM`, `-HH:MM` or `Z`, all ASCII: the only shape `instant_of_text` caches."""
+    if len(text) == 25:
+        zone_ok = text[19] in "+-" and text[22] == ":"
+    elif len(text) == 20:
+        zone_ok = text[19] == "Z"
+    else:
+        return False
+    return zone_ok and text.isascii() and text[10] in "T " and text[13] == ":" and text[16] == ":" \
+        and text[17:19].isdigit()
 
 
 def rate(book: PriceBook, record: UsageRecord | Mapping, currency: str | None = None,
          assume_tz: tzinfo | None = None) -> RatedRecord:
     """Validate and place one record; raises `RecordError` or `PricingError` when it cannot be billed."""
-    return Rater(book, currency, assume_tz).rate(to_record(record, assume_tz))
+    return Rater(book, currency, assume_tz).rate(record)
+

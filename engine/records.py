@@ -1,14 +1,21 @@
 """Usage records: reading and validating them.
 
-Takes usage files (CSV with a header row, or JSON Lines) or dicts, and gives
-validated `UsageRecord`s, streaming: one record in memory at a time. A record
-that cannot be read or is malformed becomes a `Reject` carrying its source
-file, line number, original text and the reason; nothing is dropped silently.
+Takes usage files (CSV with a header row, or JSON Lines; `-` is standard
+input) or dicts, and gives validated fields, streaming: one line in memory at
+a time. A line that cannot be read or is malformed becomes a `Reject`
+carrying its source, line number, original text and the reason; nothing is
+dropped silently, and one bad line costs only itself.
 
 Fields: `timestamp` (ISO 8601 with an offset or `Z`), `account`, `region` (ID or
 display name), `model`, `input_tokens`, `output_tokens`, optional `requests`
 (default 1), optional `<type>_tokens` for other token types, optional
 `request_id`. Token counts are per request.
+
+Every physical line is one record (no field may contain a line break), read
+as bytes and decoded on its own, so a stray quote or a bad byte never
+swallows the lines after it. The field parsers here (`parse_count`,
+`parse_requests`, `field_text`, `check_moment`) are the only ones: the CSV
+fast path and the general path of `rating.py` both call them.
 """
 
 from __future__ import annotations
@@ -16,19 +23,24 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
-from contextlib import contextmanager
+import sys
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, NamedTuple
+from typing import IO, Any, Iterable, Iterator, Mapping, NamedTuple
 
 import attrs
 
-from .errors import RecordError
+from .errors import RatecardError, RecordError, did_you_mean
+from .limits import EARLIEST, LATEST, MAX_COUNT_DIGITS, MAX_LINE_BYTES, MAX_REQUESTS, TIME_RANGE
 
 REQUIRED = ("timestamp", "account", "region", "model")
-_WHOLE_NUMBER = re.compile(r"\s*-?[0-9]+\s*")  # ASCII digits only: int() would also take "٣" and "1_000"
+REQUIRED_TOKENS = ("input_tokens", "output_tokens")
+OPTIONAL = ("requests", "request_id")
 TOKEN_SUFFIX = "_tokens"
+
+
+JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
+FORMATS = ("csv", "jsonl")
 
 
 class MissingField(RecordError):
@@ -49,6 +61,20 @@ class BadCount(RecordError):
 
 class MalformedRow(RecordError):
     code = "E205"
+
+
+class UnreadableLine(RecordError):
+    code = "E206"  # not UTF-8, or longer than MAX_LINE_BYTES
+
+
+class DuplicateRequest(RecordError):
+    code = "E207"
+
+
+class UsageFileError(RatecardError):
+    """A usage file as a whole cannot be billed (a header without the columns it needs, ...)."""
+
+    code = "E210"
 
 
 @attrs.frozen(slots=True)
@@ -73,14 +99,15 @@ class Reject(NamedTuple):
 
 
 class RawRecord(NamedTuple):
+    """The fields of one line of a usage file, not yet validated."""
+
     source: str
     line: int
     fields: Mapping[str, Any]
-    text: str | None  # the original text when cheap to keep (JSON Lines); else rebuilt on demand
-    token_fields: tuple[tuple[str, str], ...] | None = None  # (field, token type); None: find them per record
+    text: str  # the original line
 
     def original(self) -> str:
-        return self.text if self.text is not None else csv_text(self.fields.values())
+        return self.text
 
 
 def csv_text(values: Iterable[Any]) -> str:
@@ -90,182 +117,378 @@ def csv_text(values: Iterable[Any]) -> str:
     return out.getvalue()
 
 
-class CsvUsage:
-    """A CSV usage file with a header row, read lazily.
+# --- lines -----------------------------------------------------------------------------------------
 
-    Iterating gives `RawRecord`s (and `Reject`s for rows of the wrong width);
-    `open()` gives the header and the raw row reader, for the biller's fast path.
-    """
+class Line(NamedTuple):
+    number: int
+    text: str | None  # None: the line could not be read; `problem` says why
+    problem: str = ""
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.source = str(path)
 
-    @contextmanager
-    def open(self) -> Iterator[tuple[list[str], Any]]:
-        with open(self.path, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
-            header = [name.strip() for name in next(reader, [])]
-            yield header, reader
+class UsageInput:
+    """One usage input (a file, or standard input as `-`): its lines as text, one at a time."""
 
-    def width_reject(self, line: int, row: list[str], width: int) -> Reject:
-        return Reject(self.source, line, csv_text(row), MalformedRow.code,
-                      f"the row has {len(row)} fields, the header has {width}")
+    def __init__(self, path: str | Path, form: str | None = None) -> None:
+        self.name = str(path)
+        self.is_stdin = self.name == "-"
+        self.source = "<stdin>" if self.is_stdin else self.name
+        self.path = None if self.is_stdin else Path(path)
+        self.form = form or (None if self.is_stdin else self._form_by_suffix())
+        self.bytes_read = 0
 
-    def header_problem(self, header: list[str]) -> str | None:
-        """Why the header makes every row unreadable, or None."""
-        repeated = sorted({name for name in header if header.count(name) > 1})
-        if repeated:
-            return f"the header repeats the column {', '.join(repeated)}, so its rows are ambiguous"
+    def _form_by_suffix(self) -> str:
+        return "jsonl" if self.path.suffix.lower() in JSON_SUFFIXES else "csv"
+
+    @property
+    def size(self) -> int | None:
+        """Bytes in the file, or None for standard input (and anything else that is not a regular file)."""
+        if self.path is None:
+            return None
+        try:
+            return self.path.stat().st_size if self.path.is_file() else None
+        except OSError:
+            return None
+
+    def _open(self) -> IO[bytes]:
+        return sys.stdin.buffer if self.is_stdin else open(self.path, "rb")
+
+    def lines(self) -> Iterator[Line]:
+        """Every line, numbered from 1, with its line break removed; a UTF-8 BOM at the start is dropped."""
+        handle = self._open()
+        try:
+            readline = handle.readline
+            number = 0
+            while True:
+                data = readline(MAX_LINE_BYTES + 1)
+                if not data:
+                    return
+                number += 1
+                self.bytes_read += len(data)
+                if number == 1 and data.startswith(b"\xef\xbb\xbf"):
+                    data = data[3:]
+                if len(data) > MAX_LINE_BYTES and not data.endswith(b"\n"):
+                    yield Line(number, None, self._skip_long_line(handle, data))
+                    continue
+                try:
+                    yield Line(number, data.decode("utf-8").rstrip("\r\n"))
+                except UnicodeDecodeError as error:
+                    yield Line(number, None, f"the line is not UTF-8 text (byte 0x{data[error.start]:02x} at "
+                                             f"column {len(data[:error.start].decode('utf-8', 'replace')) + 1})")
+        finally:
+            if not self.is_stdin:
+                handle.close()
+
+    def _skip_long_line(self, handle: IO[bytes], head: bytes) -> str:
+        length = len(head)
+        while not head.endswith(b"\n"):
+            head = handle.readline(MAX_LINE_BYTES)
+            if not head:
+                break
+            length += len(head)
+            self.bytes_read += len(head)
+        return f"the line is {length:,} bytes long; a usage line may have at most {MAX_LINE_BYTES:,}"
+
+    def sniff(self) -> str:
+        """The input's format, looking at its first non-blank byte when it was not given: `{` is JSON Lines."""
+        if self.form is None:
+            head = sys.stdin.buffer.peek(1) if hasattr(sys.stdin.buffer, "peek") else b""
+            self.form = "jsonl" if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{") else "csv"
+        return self.form
+
+
+def shown(text: str | None, limit: int = 200) -> str:
+    """A line as a reject shows it: whole when short, else its head."""
+    if text is None:
+        return ""
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+# --- CSV -------------------------------------------------------------------------------------------
+
+class CsvLayout(NamedTuple):
+    """Where each field sits in the rows of one CSV file."""
+
+    names: tuple[str, ...]  # the header
+    timestamp: int
+    account: int
+    region: int
+    model: int
+    requests: int | None
+    request_id: int | None
+    token_indexes: tuple[int, ...]
+    token_types: tuple[str, ...]
+    required_tokens: tuple[bool, ...]  # for each token column: may it be empty?
+
+    @classmethod
+    def of(cls, header: list[str], known_token_types: Iterable[str] = (), source: str = "usage") -> CsvLayout:
+        """The layout of a header, or `UsageFileError` saying which columns are missing, repeated or misnamed."""
+        check_header(header, known_token_types, source)
+        columns = {name: index for index, name in enumerate(header)}
+        pairs = token_fields(header)
+        return cls(tuple(header), columns["timestamp"], columns["account"], columns["region"], columns["model"],
+                   columns.get("requests"), columns.get("request_id"), tuple(columns[n] for n, _ in pairs),
+                   tuple(t for _, t in pairs), tuple(n in REQUIRED_TOKENS for n, _ in pairs))
+
+
+def check_header(header: list[str], known_token_types: Iterable[str], source: str) -> None:
+    """Refuse a header that would misprice: a required column missing, one repeated, or one misnamed."""
+    known = {*REQUIRED, *REQUIRED_TOKENS, *OPTIONAL}
+    token_types = set(known_token_types)
+    problems = []
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        problems.append(f"it repeats the column {', '.join(repeated)}")
+    for name in header:
+        if name in known or name.endswith(TOKEN_SUFFIX):
+            continue
+        if name in token_types:
+            problems.append(f"the column '{name}' is not a usage field: did you mean '{name}{TOKEN_SUFFIX}'?")
+        elif (close := did_you_mean(name, [*known, *(t + TOKEN_SUFFIX for t in token_types)])) is not None:
+            problems.append(f"the column '{name}' is not a usage field: {close}")
+    missing = [name for name in (*REQUIRED, *REQUIRED_TOKENS) if name not in header]
+    if missing:
+        problems.append("it has no column " + ", ".join(missing))
+    if problems:
+        raise UsageFileError(f"{source}: the header cannot be billed: " + "; ".join(problems),
+                             "the header needs " + ", ".join((*REQUIRED, *REQUIRED_TOKENS))
+                             + ", and may have requests, request_id and other <type>_tokens columns")
+
+
+def split_csv_line(text: str) -> list[str]:
+    """The fields of one CSV line; `MalformedRow` when it does not parse on its own."""
+    if '"' not in text:
+        if "\r" in text:
+            raise MalformedRow("the line contains a carriage return", "no usage field may contain a line break")
+        return text.split(",")
+    try:
+        return next(csv.reader((text,), strict=True))
+    except csv.Error as error:
+        raise MalformedRow(f"the line is not valid CSV ({error})",
+                           "quote a field that holds a comma or a quote, and double the quotes inside it") from None
+
+
+def csv_rows(usage: UsageInput, lines: Iterator[Line], layout: CsvLayout
+             ) -> Iterator[tuple[Line, list[str] | None, Reject | None]]:
+    """The data lines of a CSV input after its header: each with its fields, or with the reject it is."""
+    width = len(layout.names)
+    for line in lines:
+        if line.text is None:
+            yield line, None, Reject(usage.source, line.number, "", UnreadableLine.code, line.problem)
+            continue
+        if not line.text.strip():
+            continue  # a blank line is not a record
+        try:
+            row = split_csv_line(line.text)
+        except MalformedRow as error:
+            yield line, None, Reject(usage.source, line.number, shown(line.text), error.code, error.message)
+            continue
+        if len(row) != width:
+            yield line, None, Reject(usage.source, line.number, shown(line.text), MalformedRow.code,
+                                     f"the row has {len(row)} fields, the header has {width}")
+            continue
+        yield line, row, None
+
+
+def read_header(usage: UsageInput, lines: Iterator[Line]) -> list[str]:
+    """The header row of a CSV input (its first line)."""
+    first = next(lines, None)
+    if first is None:
+        raise UsageFileError(f"{usage.source}: the file is empty; a CSV usage file starts with a header row",
+                             "write the header: " + ",".join((*REQUIRED, *REQUIRED_TOKENS)))
+    if first.text is None:
+        raise UsageFileError(f"{usage.source}:1: {first.problem}", "the first line must be the header row")
+    try:
+        return [name.strip() for name in split_csv_line(first.text)]
+    except MalformedRow as error:
+        raise UsageFileError(f"{usage.source}:1: the header is not valid CSV: {error.message}") from None
+
+
+# --- JSON Lines ------------------------------------------------------------------------------------
+
+class _RepeatedKey(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    fields = dict(pairs)
+    if len(fields) != len(pairs):
+        raise _RepeatedKey(next(k for i, (k, _) in enumerate(pairs) if any(k == j for j, _ in pairs[:i])))
+    return fields
+
+
+def json_record(usage: UsageInput, line: Line) -> RawRecord | Reject | None:
+    """One JSON Lines line as a record or a reject (None for a blank line)."""
+    if line.text is None:
+        return Reject(usage.source, line.number, "", UnreadableLine.code, line.problem)
+    if not line.text.strip():
         return None
-
-    def __iter__(self) -> Iterator[RawRecord | Reject]:
-        with self.open() as (header, reader):
-            yield from self.records(header, reader)
-
-    def records(self, header: list[str], reader: Any) -> Iterator[RawRecord | Reject]:
-        """The rows of an opened file (see `open`) as records; blank rows are not records."""
-        width = len(header)
-        tokens = token_fields(header)
-        problem = self.header_problem(header)
-        for row in reader:
-            if problem and row:
-                yield Reject(self.source, reader.line_num, csv_text(row), MalformedRow.code, problem)
-            elif len(row) == width:
-                yield RawRecord(self.source, reader.line_num, dict(zip(header, row)), None, tokens)
-            elif row:
-                yield self.width_reject(reader.line_num, row, width)
+    try:
+        # numbers stay text: a float never becomes a count, and a 5,000-digit number never reaches int()
+        fields = json.loads(line.text, parse_float=str, parse_int=str, parse_constant=str,
+                            object_pairs_hook=_object)
+    except _RepeatedKey as repeated:
+        return Reject(usage.source, line.number, shown(line.text), MalformedRow.code,
+                      f"the record repeats the key '{repeated.key}', so it is ambiguous")
+    except (ValueError, RecursionError) as error:
+        reason = error.msg if isinstance(error, json.JSONDecodeError) else "too deeply nested"
+        return Reject(usage.source, line.number, shown(line.text), MalformedRow.code, f"not valid JSON: {reason}")
+    if not isinstance(fields, dict):
+        return Reject(usage.source, line.number, shown(line.text), MalformedRow.code,
+                      "a JSON Lines record must be an object")
+    return RawRecord(usage.source, line.number, fields, line.text)
 
 
-class JsonLinesUsage:
-    """A JSON Lines usage file: one JSON object per line."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.source = str(path)
-
-    def __iter__(self) -> Iterator[RawRecord | Reject]:
-        return _read_json_lines(self.path)
-
+# --- inputs ----------------------------------------------------------------------------------------
 
 class UsageFiles:
-    """Usage files, CSV or JSON Lines by their suffix; iterating gives every record of every file in order."""
+    """Usage inputs, CSV or JSON Lines by their suffix (or `form`); iterating gives every record in order."""
 
-    def __init__(self, paths: Iterable[str | Path]) -> None:
-        self.files = [JsonLinesUsage(p) if Path(p).suffix in (".jsonl", ".ndjson", ".json") else CsvUsage(p)
-                      for p in paths]
+    def __init__(self, paths: Iterable[str | Path], form: str | None = None) -> None:
+        self.inputs = [UsageInput(p, form) for p in paths]
+
+    @property
+    def bytes_total(self) -> int | None:
+        sizes = [usage.size for usage in self.inputs]
+        return None if None in sizes else sum(sizes)
+
+    @property
+    def bytes_read(self) -> int:
+        return sum(usage.bytes_read for usage in self.inputs)
 
     def __iter__(self) -> Iterator[RawRecord | Reject]:
-        for usage_file in self.files:
-            yield from usage_file
-
-
-def read_usage(paths: Iterable[str | Path]) -> UsageFiles:
-    """The records of usage files, streamed: unreadable rows come out as `Reject`s."""
-    return UsageFiles(paths)
-
-
-def _read_json_lines(path: Path) -> Iterator[RawRecord | Reject]:
-    source = str(path)
-    with open(path, encoding="utf-8-sig") as handle:
-        for number, text in enumerate(handle, start=1):
-            text = text.rstrip("\r\n")
-            if not text.strip():
+        for usage in self.inputs:
+            if usage.sniff() == "jsonl":
+                for line in usage.lines():
+                    item = json_record(usage, line)
+                    if item is not None:
+                        yield item
                 continue
-            try:
-                fields = json.loads(text, parse_float=str)
-            except json.JSONDecodeError as error:
-                yield Reject(source, number, text, MalformedRow.code, f"not valid JSON: {error.msg}")
-                continue
-            if not isinstance(fields, dict):
-                yield Reject(source, number, text, MalformedRow.code, "a JSON Lines record must be an object")
-                continue
-            yield RawRecord(source, number, fields, text)
+            lines = usage.lines()
+            layout = CsvLayout.of(read_header(usage, lines), source=usage.source)
+            for line, row, reject in csv_rows(usage, lines, layout):
+                yield reject or RawRecord(usage.source, line.number, dict(zip(layout.names, row)), line.text)
 
+
+def read_usage(paths: Iterable[str | Path], input_format: str | None = None) -> UsageFiles:
+    """The records of usage files (`-` is standard input), streamed: unreadable lines come out as `Reject`s.
+
+    `input_format` ("csv" or "jsonl") overrides the suffix; standard input is sniffed when it is not given.
+    """
+    if input_format is not None and input_format not in FORMATS:
+        raise UsageFileError(f"unknown usage format '{input_format}'", "use csv or jsonl")
+    return UsageFiles(paths, input_format)
+
+
+# --- fields ----------------------------------------------------------------------------------------
 
 def token_fields(names: Iterable[str]) -> tuple[tuple[str, str], ...]:
     """The `<type>_tokens` fields among `names`, with their token types."""
-    return tuple((name, name[: -len(TOKEN_SUFFIX)]) for name in names if name.endswith(TOKEN_SUFFIX))
+    return tuple((name, name[: -len(TOKEN_SUFFIX)]) for name in names
+                 if name.endswith(TOKEN_SUFFIX) and len(name) > len(TOKEN_SUFFIX))
+
+
+def field_text(fields_name: str, value: Any) -> str:
+    """A required text field, stripped; `MissingField` when it is absent or blank."""
+    text = "" if value is None else (value if type(value) is str else str(value)).strip()
+    if not text:
+        raise MissingField(f"the record has no {fields_name}",
+                           "every record needs " + ", ".join((*REQUIRED, *REQUIRED_TOKENS)))
+    return text
+
+
+def check_moment(moment: datetime) -> datetime:
+    """An aware moment inside the range a bill can hold."""
+    if not EARLIEST <= moment < LATEST:
+        raise BadTimestamp(f"timestamp {moment.isoformat()} is out of range",
+                           f"timestamps are {TIME_RANGE}")
+    return moment
 
 
 def parse_timestamp(value: Any, assume_tz: tzinfo | None = None) -> datetime:
+    """An aware datetime from ISO 8601 text (or a datetime), inside the range a bill can hold."""
     if isinstance(value, datetime):
         moment = value
     else:
-        text = str(value).strip()
+        text = field_text("timestamp", value)
+        if not text.isascii():
+            raise BadTimestamp(f"timestamp '{text}' is not ISO 8601", "write it in ASCII digits")
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:
             raise BadTimestamp(f"timestamp '{text}' is not ISO 8601",
                                "write 2026-05-01T10:15:00+08:00 or 2026-05-01T02:15:00Z") from None
-    if moment.tzinfo is None:
+    if moment.tzinfo is None or moment.utcoffset() is None:
         if assume_tz is None:
             raise NaiveTimestamp(f"timestamp '{value}' has no UTC offset",
                                  "add an offset such as +08:00 or Z, or pass --assume-tz")
         moment = moment.replace(tzinfo=assume_tz)
-    return moment
+    try:
+        return check_moment(moment)
+    except OverflowError:  # the offset takes it past datetime's own range
+        raise BadTimestamp(f"timestamp '{value}' is out of range",
+                           f"timestamps are {TIME_RANGE}") from None
 
 
 def parse_count(name: str, value: Any) -> int:
-    """A non-negative whole number from a field (text digits or an int; never a float)."""
-    if type(value) is int:
+    """A whole number of zero or more from a field: ASCII digits (or an int), never a float, below 10**15."""
+    if type(value) is str:
+        text = value.strip()
+        digits = text[1:] if text[:1] == "-" else text
+        if not (digits.isdigit() and digits.isascii()):  # str.isdigit alone takes "²" and "٣"; int() takes "1_000"
+            raise _bad_count(name, value)
+        if len(digits) > MAX_COUNT_DIGITS and digits.lstrip("0")[MAX_COUNT_DIGITS:]:
+            raise _too_large(name, f"has {len(digits.lstrip('0')):,} digits")
+        count = int(text)
+    elif type(value) is int:
         count = value
-    elif isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value):
-        count = int(value)
+        if count >= 10**MAX_COUNT_DIGITS:
+            raise _too_large(name, f"is {count:.3e}")
+    elif value is None:
+        raise BadCount(f"{name} is null", "write the count, 0 if there were none")
     else:
-        raise BadCount(f"{name} is '{value}', not a whole number of tokens" if name.endswith(TOKEN_SUFFIX)
-                       else f"{name} is '{value}', not a whole number",
-                       "counts are whole numbers of zero or more")
+        raise _bad_count(name, value)
     if count < 0:
         raise BadCount(f"{name} is negative ({count})", "counts are zero or more")
     return count
 
 
-def _checked(record: UsageRecord, assume_tz: tzinfo | None) -> UsageRecord:
-    """A caller's own `UsageRecord`, held to the same rules as a row of a file."""
-    fields = {"timestamp": record.timestamp, "account": record.account, "region": record.region,
-              "model": record.model, "requests": record.requests, "request_id": record.request_id}
-    fields.update({f"{token_type}{TOKEN_SUFFIX}": count for token_type, count in record.tokens})
-    return to_record(fields, assume_tz)
+def _bad_count(name: str, value: Any) -> BadCount:
+    what = "a whole number of tokens" if name.endswith(TOKEN_SUFFIX) else "a whole number"
+    if type(value) is str and not value.strip():
+        return BadCount(f"{name} is empty", "write the count, 0 if there were none")
+    return BadCount(f"{name} is '{shown(str(value), 40)}', not {what}", "counts are whole numbers of zero or more")
 
 
-def required_text(fields: Mapping[str, Any], name: str) -> str:
-    value = fields.get(name)
-    text = "" if value is None else str(value).strip()
-    if not text:
-        raise MissingField(f"the record has no {name}", f"every record needs {', '.join(REQUIRED)}")
-    return text
+def _too_large(name: str, what: str) -> BadCount:
+    return BadCount(f"{name} {what}, more than ratecard bills in one record",
+                    f"a count is below 10**{MAX_COUNT_DIGITS} per request; split the record")
 
 
 def parse_requests(value: Any) -> int:
+    """How many requests a record stands for: 1 when the field is absent or empty."""
     if value is None or value == "":
         return 1
     requests = parse_count("requests", value)
     if requests < 1:
         raise BadCount("requests is 0", "a record stands for one request or more")
+    if requests > MAX_REQUESTS:
+        raise BadCount(f"requests is {requests:,}, more than ratecard bills in one record",
+                       f"a record stands for at most {MAX_REQUESTS:,} requests; split it")
     return requests
 
 
-def parse_tokens(fields: Mapping[str, Any], token_fields_: Iterable[tuple[str, str]] | None = None
-                 ) -> tuple[tuple[str, int], ...]:
-    """(token type, count per request) for every non-empty `<type>_tokens` field."""
-    pairs = token_fields(fields) if token_fields_ is None else token_fields_
-    tokens = []
-    for name, token_type in pairs:
-        value = fields.get(name)
-        if value is not None and value != "":
-            tokens.append((token_type, parse_count(name, value)))
-    return tuple(tokens)
+def parse_tokens(values: Iterable[tuple[str, Any]], required: Iterable[bool]) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """Token types and counts per request from (token type, value) pairs.
 
-
-def to_record(fields: Mapping[str, Any], assume_tz: tzinfo | None = None,
-              token_fields_: Iterable[tuple[str, str]] | None = None) -> UsageRecord:
-    """Validate one record's fields (from a file or a caller's dict); a `UsageRecord` is checked as it is."""
-    if isinstance(fields, UsageRecord):
-        return _checked(fields, assume_tz)
-    account, region, model = (required_text(fields, name) for name in ("account", "region", "model"))
-    stamp = fields.get("timestamp")
-    stamp = stamp if isinstance(stamp, datetime) else required_text(fields, "timestamp")
-    return UsageRecord(parse_timestamp(stamp, assume_tz), account, region, model,
-                       parse_tokens(fields, token_fields_), parse_requests(fields.get("requests")),
-                       str(fields.get("request_id") or ""))
+    A required column (`input_tokens`, `output_tokens`) must hold a count; an
+    empty optional `<type>_tokens` field means the record has no tokens of
+    that type.
+    """
+    types, counts = [], []
+    for (token_type, value), needed in zip(values, required):
+        if not needed and (value is None or value == ""):
+            continue
+        types.append(token_type)
+        counts.append(parse_count(token_type + TOKEN_SUFFIX, value))
+    return tuple(types), tuple(counts)

@@ -1,8 +1,12 @@
-"""The compiled price book: immutable lookup tables.
+"""The compiled price book: immutable lookup tables, and the lookups that read them.
 
-`compile.py` gives a `PriceBook`; `quote.py` and `billing.py` read it. Nothing
-here walks the AST: a quote is a dict lookup for the region, one for the model,
-and a bisect over a table's tier upper bounds. Every table is a frozen, slotted
+`compile.py` gives a `PriceBook`; `quote.py`, `rating.py` and `billing.py` read
+it through the lookups at the end of this module (`resolve_region`,
+`find_offer`, `table_at`, `select_tier`, `require_currency`,
+`no_price_error`), each of which says why when it finds nothing. This is a
+data module: it imports no later stage. Nothing here walks the AST: a quote
+is a dict lookup for the region, one for the model, and a bisect over a
+table's tier upper bounds. Every table is a frozen, slotted
 attrs class. The mappings a quote reads (`offers`, `place_lookup`, a tier's
 `prices`) are plain dicts, built once and never written after compile: a
 read-only proxy would cost a measurable share of every quote. The others are
@@ -11,6 +15,7 @@ read-only proxies.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from datetime import datetime, timezone
 from decimal import Decimal
 from types import MappingProxyType
@@ -18,8 +23,21 @@ from typing import Any, Iterable, Mapping
 
 import attrs
 
-from . import quote as quoting
+from .errors import (
+    BeyondHighestTier,
+    NoPriceInCurrency,
+    NotEffective,
+    RegionNotOffered,
+    UnknownModel,
+    UnknownRegion,
+    UnknownTokenType,
+    did_you_mean,
+)
+from .places import normalize_place
 from .source import Span
+
+#: The prices of a tier in a currency it has none in: one shared empty mapping.
+NO_PRICES: Mapping = MappingProxyType({})
 
 frozen = attrs.frozen(slots=True)
 
@@ -149,8 +167,19 @@ class PriceBook:
     trial: Trial | None
     examples: tuple[Example, ...]
 
-    #: Price one request (or `requests` identical ones): `ratecard.quote.quote`.
-    quote = quoting.quote
+    def quote(self, region: str, model: str, tokens: Mapping[str, int], requests: int = 1,
+              currency: str | None = None, at: datetime | str | None = None):
+        """Price one request (or `requests` identical ones). See `ratecard.quote.quote`."""
+        from .quote import quote
+        # Bind the real function in place of this one: the quote path is the hot path, and this module
+        # (data) must not import quote.py (a later stage) when it is loaded.
+        PriceBook.quote = quote
+        return quote(self, region, model, tokens, requests, currency, at)
+
+    @property
+    def token_types(self) -> frozenset[str]:
+        """Every token type any model of the book prices or lists as not billed."""
+        return frozenset(t for types in self.models.values() for t in types)
 
     def rate(self, record, currency: str | None = None):
         """Place one usage record on the bill: its cycle, tier and tokens. See `ratecard.rating.rate`."""
@@ -175,3 +204,79 @@ def unit_label(tokens: int) -> str:
 def readonly(mapping: dict) -> Mapping:
     """A read-only view, for tables that are not on the quote path."""
     return MappingProxyType(mapping)
+
+
+# --- lookups: each says why when it finds nothing ----------------------------------------------------
+
+def resolve_region(book: PriceBook, place: str) -> str:
+    """The region ID for an ID or display name (any case and spacing)."""
+    region_id = book.place_lookup.get(place)
+    if region_id is None:
+        region_id = book.place_lookup.get(normalize_place(str(place)))
+        if region_id is None:
+            names = [*book.regions, *(n for r in book.regions.values() for n in r.display_names)]
+            raise UnknownRegion(f"unknown region '{place}'", did_you_mean(str(place), names)
+                                or "use a region ID such as us-east-1 or its display name")
+    return region_id
+
+
+def find_offer(book: PriceBook, region: str, model: str) -> Offer:
+    """The model's rates in a region, or the reason there are none."""
+    region_id = resolve_region(book, region)
+    offer = book.offers.get((model, region_id))
+    if offer is not None:
+        return offer
+    if model not in book.models:
+        raise UnknownModel(f"unknown model '{model}' in book {book.name}",
+                           did_you_mean(str(model), book.models) or "models in this book: " + ", ".join(book.models))
+    offered = sorted(r for (m, r) in book.offers if m == model)
+    raise RegionNotOffered(f"{book.name} does not offer {model} in {region_id}",
+                           "offered in: " + ", ".join(offered))
+
+
+def table_at(book: PriceBook, offer: Offer, at: datetime) -> TierTable:
+    """The offer's tier table in force at `at`."""
+    if (book.start is not None and at < book.start) or (book.end is not None and at >= book.end):
+        raise NotEffective(f"{book.name} is not in force at {at.isoformat()}",
+                           f"it is in force from {book.start} until {book.end}")
+    for table in offer.tables:
+        if table.in_force(at):
+            return table
+    raise NotEffective(f"{offer.model} has no rates in {offer.region.id} at {at.isoformat()}",
+                       "check the effective dates of its rate tables")
+
+
+def select_tier(table: TierTable, offer: Offer, selector_tokens: int) -> Tier:
+    """The tier whose `(lower, upper]` range holds `selector_tokens` (the first tier also holds 0)."""
+    index = bisect_left(table.uppers, selector_tokens)
+    if index == len(table.tiers):
+        raise beyond_highest_tier(table, offer, selector_tokens)
+    return table.tiers[index]
+
+
+def beyond_highest_tier(table: TierTable, offer: Offer, selector_tokens: int) -> BeyondHighestTier:
+    top = table.tiers[-1]
+    return BeyondHighestTier(
+        f"a request of {selector_tokens} {offer.selector} tokens is beyond the highest tier of {offer.model} "
+        f"in {offer.region.id} ({top.label})",
+        f"the largest request this book prices has {top.upper} {offer.selector} tokens; split the request")
+
+
+def require_currency(book: PriceBook, currency: str) -> str:
+    """`currency`, if the book prices in it at all."""
+    if currency not in book.currencies:
+        raise NoPriceInCurrency(f"{book.name} has no prices in {currency!r}",
+                                "it prices in " + ", ".join(book.currencies))
+    return currency
+
+
+def no_price_error(book: PriceBook, offer: Offer, tier: Tier, token_type: str, currency: str) -> Exception:
+    """Why a token type has no price here: the model does not price it, or not in this currency."""
+    if token_type not in tier.token_types:
+        return UnknownTokenType(f"{offer.model} does not price '{token_type}' tokens",
+                                did_you_mean(token_type, tier.token_types)
+                                or "it prices: " + ", ".join(tier.token_types))
+    have = sorted(c for c, prices in tier.prices.items() if token_type in prices)
+    return NoPriceInCurrency(
+        f"{book.name} has no {currency} price for {offer.model} {token_type} tokens in {offer.region.id} "
+        f"(tier {tier.label})", "prices here are in " + (", ".join(have) or "no currency"))

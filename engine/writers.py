@@ -1,11 +1,13 @@
-"""Bills to text: JSON, CSV, TOML, FinOps FOCUS and a terminal table.
+"""Bills to text: JSON, CSV, TOML, FinOps FOCUS 1.2 and a terminal table.
 
 Takes a `Bill` (and its `PriceBook` for names and zones) and gives text in the
-asked format. Every format is built from the same `line_fields`, so a column
-means the same thing everywhere; money is always a string of the exact amount
-(or the rounded one where the column says so), never a float. `AtomicFile`
-puts text in place through a temporary file and a rename, so an interrupted
-run never leaves half a bill or half a rejects file.
+asked format, streamed: `write_bill` writes one bill line at a time, so a bill
+of millions of lines never becomes one string in memory (`FORMATS[form]` joins
+the same pieces for callers that want a string). Every format is built from
+the same `line_fields`, so a column means the same thing everywhere; money is
+always a string of the exact amount (or the rounded one where the column says
+so), never a float. FOCUS columns follow `docs/focus.md`, which checks each
+against the specification text.
 """
 
 from __future__ import annotations
@@ -13,27 +15,55 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections import defaultdict
-from datetime import timezone
+from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any, Callable, TextIO
+from functools import lru_cache
+from itertools import groupby
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, TextIO
 
 import tomli_w
 
 from .atomic import AtomicFile, write_atomic  # noqa: F401  (re-exported for callers)
-from .billing import Bill, BillLine
+from .billing import Bill, BillLine, Totals
 from .moments import format_zone
-from .money import EXACT, ZERO, plain, round_amount
+from .money import EXACT, ZERO, plain
 from .records import Reject, csv_text
+from .resources import rules_dir
 from .tables import PriceBook
 
 LINE_COLUMNS = ("cycle_start", "cycle_end", "account", "region", "model", "tier", "token_type", "kind", "quantity",
-                "unit_price", "pricing_unit", "amount", "amount_rounded", "currency", "description")
+                "unit_price", "pricing_unit", "amount", "amount_rounded", "currency", "description", "rate_source")
 REJECT_COLUMNS = ("source", "line", "code", "reason", "record")
-FOCUS_COLUMNS = ("BillingAccountId", "BillingCurrency", "ChargePeriodStart", "ChargePeriodEnd", "ChargeCategory",
-                 "ChargeDescription", "ServiceName", "RegionId", "RegionName", "SkuId", "SkuPriceId",
-                 "ConsumedQuantity", "ConsumedUnit", "PricingQuantity", "PricingUnit", "ListUnitPrice",
-                 "ListCost", "BilledCost")
+#: FOCUS 1.2 columns a token bill fills (alphabetical, as the specification lists them), then ratecard's own.
+FOCUS_COLUMNS = (
+    "BilledCost", "BillingAccountId", "BillingAccountName", "BillingCurrency", "BillingPeriodEnd",
+    "BillingPeriodStart", "ChargeCategory", "ChargeClass", "ChargeDescription", "ChargeFrequency", "ChargePeriodEnd",
+    "ChargePeriodStart", "ConsumedQuantity", "ConsumedUnit", "ContractedCost", "EffectiveCost", "InvoiceId",
+    "InvoiceIssuerName", "ListCost", "ListUnitPrice", "PricingCategory", "PricingQuantity", "PricingUnit",
+    "ProviderName", "PublisherName", "RegionId", "RegionName", "ServiceCategory", "ServiceName",
+    "ServiceSubcategory", "SkuId", "SkuMeter", "SkuPriceDetails", "SkuPriceId",
+    "x_ChargeKind", "x_BilledCostRounded", "x_RateSource",
+)
+SERVICE_CATEGORY, SERVICE_SUBCATEGORY = "AI and Machine Learning", "Generative AI"
+
+
+def rate_source(line: BillLine) -> str:
+    """Where the rate that priced the line is written: `rules/x.rules:22:7`."""
+    span = line.tier.span
+    return f"{shown_path(span.path)}:{span.line}:{span.column}"
+
+
+@lru_cache(maxsize=64)
+def shown_path(path: str) -> str:
+    """A rules file's path as a person would name it: `rules/NAME` for a shipped book, else relative to the
+    working directory when it is below it."""
+    resolved = Path(path).resolve()
+    for base, prefix in ((rules_dir().resolve(), "rules"), (Path.cwd().resolve(), "")):
+        if resolved.is_relative_to(base):
+            relative = resolved.relative_to(base).as_posix()
+            return f"{prefix}/{relative}" if prefix else relative
+    return path
 
 
 def line_fields(line: BillLine) -> dict[str, Any]:
@@ -47,122 +77,200 @@ def line_fields(line: BillLine) -> dict[str, Any]:
         "token_type": line.token_type,
         "kind": line.kind,
         "quantity": line.quantity,
-        "unit_price": str(line.unit_price),
+        "unit_price": plain(line.unit_price),
         "pricing_unit": line.pricing_unit,
         "amount": plain(line.amount),
         "amount_rounded": str(line.amount_rounded),
         "currency": line.currency,
         "description": line.description,
+        "rate_source": rate_source(line),
     }
 
 
-def bill_document(bill: Bill, book: PriceBook) -> dict[str, Any]:
-    """The bill as plain data: what JSON and TOML write."""
+def totals_fields(totals: Totals) -> dict[str, str]:
+    return {"list": plain(totals.list), "credits": plain(totals.credits), "billed": plain(totals.billed),
+            "list_rounded": str(totals.list_rounded), "credits_rounded": str(totals.credits_rounded),
+            "billed_rounded": str(totals.billed_rounded)}
+
+
+def bill_header(bill: Bill, book: PriceBook) -> dict[str, Any]:
+    """Everything but the lines, as plain data: what JSON and TOML write before them."""
     return {
         "book": bill.book,
         "title": book.title,
         "currency": bill.currency,
         "cycle": f"{book.cycle} in {format_zone(book.zone)}",
         "records": {"read": bill.read, "billed": bill.billed, "rejected": bill.rejected},
-        "totals": {
-            currency: {"list": plain(t.list), "credits": plain(t.credits), "billed": plain(t.billed),
-                       "list_rounded": str(t.list_rounded), "credits_rounded": str(t.credits_rounded),
-                       "billed_rounded": str(t.billed_rounded)}
-            for currency, t in bill.totals.items()
-        },
-        "lines": [line_fields(line) for line in bill.lines],
+        "totals": {currency: totals_fields(t) for currency, t in bill.totals.items()},
+        "accounts": {account: totals_fields(t) for account, t in bill.accounts.items()},
     }
 
 
-def to_json(bill: Bill, book: PriceBook) -> str:
-    """Indented JSON, one bill line per text line: readable, and fast to write for large bills."""
-    document = bill_document(bill, book)
-    lines = document.pop("lines")
-    head = json.dumps(document, indent=2)[:-2]
-    body = ",\n    ".join(json.dumps(line) for line in lines)
-    return f'{head},\n  "lines": [\n    {body}\n  ]\n}}\n' if lines else f'{head},\n  "lines": []\n}}\n'
+def bill_document(bill: Bill, book: PriceBook) -> dict[str, Any]:
+    """The whole bill as plain data."""
+    return {**bill_header(bill, book), "lines": [line_fields(line) for line in bill.lines]}
 
 
-def to_toml(bill: Bill, book: PriceBook) -> str:
-    return tomli_w.dumps(bill_document(bill, book))
+def json_chunks(bill: Bill, book: PriceBook) -> Iterator[str]:
+    """Indented JSON, one bill line per text line: readable, and streamed."""
+    yield json.dumps(bill_header(bill, book), indent=2)[:-2] + ',\n  "lines": ['
+    separator = "\n    "
+    for line in bill.lines:
+        yield separator + json.dumps(line_fields(line))
+        separator = ",\n    "
+    yield "\n  ]\n}\n" if bill.lines else "]\n}\n"
 
 
-def _csv_text(columns: tuple[str, ...], rows: list[dict[str, Any]]) -> str:
+def toml_chunks(bill: Bill, book: PriceBook) -> Iterator[str]:
+    """TOML: the header through tomli_w, then one `[[lines]]` table per line (strings and integers only)."""
+    yield tomli_w.dumps(bill_header(bill, book))
+    for line in bill.lines:
+        yield "\n[[lines]]\n" + "".join(f"{key} = {_toml_value(value)}\n" for key, value in line_fields(line).items())
+
+
+def _toml_value(value: Any) -> str:
+    # A JSON string is a TOML basic string (the same escapes); integers are written alike.
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else str(value)
+
+
+def _csv_chunks(columns: tuple[str, ...], rows: Iterable[dict[str, Any]]) -> Iterator[str]:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
+    for row in rows:
+        writer.writerow(row)
+        if out.tell() > 1 << 16:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()
 
 
-def to_csv(bill: Bill, book: PriceBook) -> str:
-    return _csv_text(LINE_COLUMNS, [line_fields(line) for line in bill.lines])
+def csv_chunks(bill: Bill, book: PriceBook) -> Iterator[str]:
+    return _csv_chunks(LINE_COLUMNS, (line_fields(line) for line in bill.lines))
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def billing_period(moment: datetime) -> tuple[datetime, datetime]:
+    """The calendar month (in the book's zone) that a cycle starting at `moment` is invoiced in."""
+    start = moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    end = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
+    return start, end
+
+
+def provider_name(book: PriceBook) -> str:
+    """Who provides the priced service: the organisation the book's `source` names, else the book's title."""
+    if not book.source:
+        return book.title
+    head = book.source.split(",")[0].strip()
+    return head.removesuffix(" documentation").strip() or book.title
 
 
 def focus_row(line: BillLine, book: PriceBook) -> dict[str, Any]:
-    """One FOCUS 1.2 row. Usage rows carry quantities and list cost; credit rows carry only the negative cost."""
+    """One FOCUS 1.2 row (docs/focus.md). A usage row carries quantities, prices and list cost; a credit row
+    (free quota or trial) carries the negative amount in all four cost columns and no quantities."""
     usage = line.kind == "usage"
     region = book.regions[line.region]
-    pricing_quantity = EXACT.divide(Decimal(line.quantity), book.unit_tokens)  # a power of ten: exact
+    amount = plain(line.amount)
+    period_start, period_end = billing_period(line.cycle_start)
+    provider = provider_name(book)
+    tier = line.tier
+    upper = "" if tier.upper is None else str(tier.upper)
     return {
+        "BilledCost": amount,
         "BillingAccountId": line.account,
+        "BillingAccountName": "",
         "BillingCurrency": line.currency,
-        "ChargePeriodStart": line.cycle_start.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "ChargePeriodEnd": line.cycle_end.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "BillingPeriodEnd": _utc(period_end),
+        "BillingPeriodStart": _utc(period_start),
         "ChargeCategory": "Usage" if usage else "Credit",
+        "ChargeClass": "",
         "ChargeDescription": line.description,
-        "ServiceName": book.title,
-        "RegionId": region.id,
-        "RegionName": region.name,
-        "SkuId": f"{line.model}:{line.token_type}",
-        "SkuPriceId": f"{book.name}:{line.model}:{region.id}:tier{line.tier.index}:{line.token_type}:{line.currency}",
+        "ChargeFrequency": "Usage-Based",
+        "ChargePeriodEnd": _utc(line.cycle_end),
+        "ChargePeriodStart": _utc(line.cycle_start),
         "ConsumedQuantity": line.quantity if usage else "",
         "ConsumedUnit": "Tokens" if usage else "",
-        "PricingQuantity": plain(pricing_quantity) if usage else "",
-        "PricingUnit": line.pricing_unit.replace("tokens", "Tokens").replace("token", "Token") if usage else "",
-        "ListUnitPrice": str(line.unit_price) if usage else "",
-        "ListCost": plain(line.amount) if usage else "0",
-        "BilledCost": plain(line.amount),
+        "ContractedCost": amount,
+        "EffectiveCost": amount,
+        "InvoiceId": "",
+        "InvoiceIssuerName": provider,
+        "ListCost": amount,
+        "ListUnitPrice": plain(line.unit_price) if usage else "",
+        "PricingCategory": "Standard" if usage else "",
+        "PricingQuantity": plain(EXACT.divide(Decimal(line.quantity), book.unit_tokens)) if usage else "",
+        "PricingUnit": f"{book.unit_tokens} Tokens" if usage else "",
+        "ProviderName": provider,
+        "PublisherName": provider,
+        "RegionId": region.id,
+        "RegionName": region.name,
+        "ServiceCategory": SERVICE_CATEGORY,
+        "ServiceName": book.title,
+        "ServiceSubcategory": SERVICE_SUBCATEGORY,
+        "SkuId": f"{book.name}:{line.model}:{line.token_type}",
+        "SkuMeter": f"{line.token_type.replace('_', ' ').title()} Tokens",
+        "SkuPriceDetails": json.dumps({"x_Model": line.model, "x_TokenType": line.token_type, "x_Region": region.id,
+                                       "x_Tier": tier.label, "x_TierBasis": "tokens per request"},
+                                      separators=(",", ":")),
+        "SkuPriceId": f"{book.name}:{line.model}:{region.id}:{tier.lower}-{upper}:{line.token_type}",
+        "x_ChargeKind": line.kind,
+        "x_BilledCostRounded": str(line.amount_rounded),
+        "x_RateSource": rate_source(line),
     }
 
 
-def to_focus(bill: Bill, book: PriceBook) -> str:
-    return _csv_text(FOCUS_COLUMNS, [focus_row(line, book) for line in bill.lines])
+def focus_chunks(bill: Bill, book: PriceBook) -> Iterator[str]:
+    return _csv_chunks(FOCUS_COLUMNS, (focus_row(line, book) for line in bill.lines))
 
 
-def to_table(bill: Bill, book: PriceBook) -> str:
-    """A readable summary: one block per cycle and account, totals last."""
-    out = [f"{book.title} ({book.name}), {bill.currency}, {book.cycle} cycles in {format_zone(book.zone)}",
-           f"records: {bill.read:,} read = {bill.billed:,} billed + {bill.rejected:,} rejected", ""]
-    blocks: dict[tuple, list[BillLine]] = defaultdict(list)
-    for line in bill.lines:
-        blocks[(line.cycle_start, line.account)].append(line)
-    for (start, account), lines in blocks.items():
-        end = lines[0].cycle_end
-        out.append(f"{start:%Y-%m-%d %H:%M}-{end:%H:%M} {format_zone(book.zone)}  account {account}")
-        for line in lines:
-            what = f"{line.region} {line.model} tier {line.tier.index} {line.token_type}"
-            price = f"x {line.unit_price}/{line.pricing_unit}" if line.billed else "not billed"
-            out.append(f"  {what:<44} {line.kind:<6} {line.quantity:>12,} tokens  {price:<24} "
-                       f"{line.amount_rounded:>14}")
-        subtotal = sum((line.amount for line in lines), ZERO)
-        out.append(f"  {'cycle total':<97} {round_amount(subtotal, book.quantum, book.round_mode):>14}")
-        out.append("")
+def table_chunks(bill: Bill, book: PriceBook) -> Iterator[str]:
+    """A readable summary: per account, one block per cycle; the account's totals; the bill's totals last."""
+    zone = format_zone(book.zone)
+    yield (f"{book.title} ({book.name}), {bill.currency}, {book.cycle} cycles in {zone}\n"
+           f"records: {bill.read:,} read = {bill.billed:,} billed + {bill.rejected:,} rejected\n\n")
+    for account, account_lines in groupby(bill.lines, key=lambda line: line.account):
+        for start, lines in groupby(account_lines, key=lambda line: line.cycle_start):
+            lines = list(lines)
+            out = [f"{start:%Y-%m-%d %H:%M}-{lines[0].cycle_end:%H:%M} {zone}  account {account}"]
+            for line in lines:
+                what = f"{line.region} {line.model} tier {line.tier.index} {line.token_type}"
+                price = f"x {line.unit_price}/{line.pricing_unit}" if line.billed else "not billed"
+                out.append(f"  {what:<44} {line.kind:<6} {line.quantity:>12,} tokens  {price:<24} "
+                           f"{line.amount_rounded:>14}")
+            out.append(f"  {'cycle total':<97} {sum((line.amount_rounded for line in lines), ZERO):>14}")
+            yield "\n".join(out) + "\n\n"
+        yield f"Account {account}: {_totals_text(bill.accounts[account])}\n\n"
     for currency, totals in bill.totals.items():
-        out.append(f"Totals ({currency}):  list {totals.list_rounded}   credits {totals.credits_rounded}   "
-                   f"billed {totals.billed_rounded}   (exact: list {plain(totals.list)}, credits "
-                   f"{plain(totals.credits)}, billed {plain(totals.billed)})")
-    return "\n".join(out) + "\n"
+        yield f"Totals ({currency}, {len(bill.accounts):,} accounts):  {_totals_text(totals)}\n"
 
 
-FORMATS: dict[str, Callable[[Bill, PriceBook], str]] = {
-    "table": to_table, "json": to_json, "csv": to_csv, "toml": to_toml, "focus": to_focus,
+def _totals_text(totals: Totals) -> str:
+    return (f"list {totals.list_rounded}   credits {totals.credits_rounded}   billed {totals.billed_rounded}   "
+            f"(exact: list {plain(totals.list)}, credits {plain(totals.credits)}, billed {plain(totals.billed)})")
+
+
+CHUNKS: dict[str, Callable[[Bill, PriceBook], Iterator[str]]] = {
+    "table": table_chunks, "json": json_chunks, "csv": csv_chunks, "toml": toml_chunks, "focus": focus_chunks,
 }
 
 
+def _joined(chunks: Callable[[Bill, PriceBook], Iterator[str]]) -> Callable[[Bill, PriceBook], str]:
+    return lambda bill, book: "".join(chunks(bill, book))
+
+
+#: The bill in each format as one string (for small bills and tests; `write_bill` streams).
+FORMATS: dict[str, Callable[[Bill, PriceBook], str]] = {form: _joined(chunks) for form, chunks in CHUNKS.items()}
+to_table, to_json, to_csv, to_toml, to_focus = (FORMATS[f] for f in ("table", "json", "csv", "toml", "focus"))
+
+
 def write_bill(bill: Bill, book: PriceBook, form: str, out: TextIO) -> None:
-    """Write the bill in format `form` (a key of `FORMATS`) to a text stream."""
-    out.write(FORMATS[form](bill, book))
+    """Write the bill in format `form` (a key of `FORMATS`) to a text stream, a piece at a time."""
+    write = out.write
+    for chunk in CHUNKS[form](bill, book):
+        write(chunk)
 
 
 def rejects_csv_header() -> str:

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 import ratecard
 from ratecard.billing import QuotaLedger
 from ratecard.cli.ratecard import main as ratecard_main
-from ratecard.records import read_usage
+from ratecard.records import UsageFileError, read_usage
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "usage.csv"
 UTC8 = timezone(timedelta(hours=8))
@@ -94,6 +94,45 @@ def test_example_bill_matches_the_hand_calculation(example_bill):
     assert (totals.list, totals.credits, totals.billed) == (D("24.642158632"), D("-2.822078123"),
                                                             D("21.820080509"))
     assert totals.billed_rounded == D("21.820081")
+
+
+def test_account_totals_are_each_accounts_exact_total_rounded_and_the_lines_add_up(example_bill):
+    usage, credit, prices = hand_calculation(EXAMPLE)
+    exact = defaultdict(lambda: [D(0), D(0)])  # account -> [list, credits], from the hand calculation
+    for key, tokens in usage.items():
+        exact[key[1]][0] += prices[key] * tokens / 1000
+    for key, tokens in credit.items():
+        exact[key[1]][1] -= prices[key] * tokens / 1000
+    half_up = lambda amount: amount.quantize(D("0.000001"), rounding="ROUND_HALF_UP")  # noqa: E731
+    assert set(example_bill.accounts) == set(exact)
+    for account, (listed, credited) in exact.items():
+        totals = example_bill.accounts[account]
+        assert (totals.list, totals.credits, totals.billed) == (listed, credited, listed + credited)
+        assert totals.billed_rounded == half_up(listed + credited)
+        assert totals.list_rounded == half_up(listed)
+        assert totals.credits_rounded == totals.billed_rounded - totals.list_rounded
+        lines = [line for line in example_bill.lines if line.account == account]
+        assert sum(line.amount_rounded for line in lines if line.kind == "usage") == totals.list_rounded
+        assert sum(line.amount_rounded for line in lines if line.kind != "usage") == totals.credits_rounded
+        assert all(abs(line.amount_rounded - line.amount) < D("0.000001") for line in lines)
+    overall = example_bill.totals["USD"]
+    assert overall.billed_rounded == sum(t.billed_rounded for t in example_bill.accounts.values())
+    assert overall.billed_rounded == sum(line.amount_rounded for line in example_bill.lines) == D("21.820081")
+
+
+@given(st.lists(st.decimals(min_value=-5, max_value=5, places=9, allow_nan=False), min_size=1, max_size=30),
+       st.integers(-3, 3))
+def test_largest_remainder_reaches_any_nearby_target(amounts, offset):
+    from ratecard.billing import largest_remainder
+    from ratecard.money import round_amount
+    quantum = D("0.000001")
+    target = round_amount(sum(amounts, D(0)), quantum, "ROUND_HALF_UP") + offset * quantum
+    rounded = [round_amount(a, quantum, "ROUND_HALF_UP") for a in amounts]
+    for position, step in largest_remainder(amounts, target, quantum, "ROUND_HALF_UP"):
+        rounded[position] += step * quantum
+    if any(amounts):
+        assert sum(rounded, D(0)) == target
+    assert all(r == 0 for a, r in zip(amounts, rounded) if a == 0)
 
 
 def test_example_bill_counts_and_quota(example_bill):
@@ -218,14 +257,14 @@ def test_malformed_files_are_rejects_not_crashes(tmp_path, starrocks):
     bill = starrocks.bill(read_usage([short]))
     assert [(r.line, r.code) for r in bill.rejects] == [(2, "E205")]
     repeated = tmp_path / "repeated.csv"
-    repeated.write_text("timestamp,account,region,model,input_tokens,input_tokens\n"
-                        "2026-05-01T10:00:00Z,a,us-east-1,qwen-plus,5,7\n")
-    bill = starrocks.bill(read_usage([repeated]))
-    assert bill.rejected == 1 and "repeats the column input_tokens" in bill.rejects[0].reason
+    repeated.write_text("timestamp,account,region,model,input_tokens,input_tokens,output_tokens\n"
+                        "2026-05-01T10:00:00Z,a,us-east-1,qwen-plus,5,7,0\n")
+    with pytest.raises(UsageFileError, match="repeats the column input_tokens"):
+        starrocks.bill(read_usage([repeated]))
     missing = tmp_path / "missing.csv"
-    missing.write_text("timestamp,region,model,input_tokens\n2026-05-01T10:00:00Z,us-east-1,qwen-plus,5\n")
-    bill = starrocks.bill(read_usage([missing]))
-    assert bill.rejected == 1 and "no account" in bill.rejects[0].reason
+    missing.write_text("timestamp,region,model,input_tokens,output_tokens\n2026-05-01T10:00:00Z,us-east-1,qwen-plus,5,0\n")
+    with pytest.raises(UsageFileError, match="no column account"):
+        starrocks.bill(read_usage([missing]))
 
 
 # --- properties ------------------------------------------------------------------------------------
@@ -339,7 +378,9 @@ def test_bill_cli_table(tmp_path, capsys, snapshot):
     code = ratecard_main(["bill", "emr-starrocks-ai-function", str(EXAMPLE), "--rejects", str(tmp_path / "r.csv")])
     assert code == 1
     text = capsys.readouterr().out
-    assert text.splitlines()[-1].startswith("Totals (USD):  list 24.642159   credits -2.822078   billed 21.820081")
+    # each account is rounded on its own; the bill's rounded totals are the sums of the accounts'
+    assert text.splitlines()[-1].startswith("Totals (USD, 5 accounts):  list 24.642158   credits -2.822077   "
+                                            "billed 21.820081")
     assert "\n".join(text.splitlines()[:14] + text.splitlines()[-3:]) == snapshot
 
 
@@ -359,8 +400,11 @@ def test_bill_cli_other_formats(tmp_path, capsys, form):
     assert sum(D(row[cost]) for row in rows) == D("21.820080509")
     if form == "focus":
         assert {row["ChargeCategory"] for row in rows} == {"Usage", "Credit"}
-        assert rows[0]["ChargePeriodStart"].endswith("Z") and rows[0]["PricingUnit"] == "1K Tokens"
-        assert sum(D(row["ListCost"]) for row in rows) == D("24.642158632")
+        assert rows[0]["ChargePeriodStart"].endswith("Z") and rows[0]["PricingUnit"] == "1000 Tokens"
+        assert sum(D(row["ListCost"]) for row in rows if row["ChargeCategory"] == "Usage") == D("24.642158632")
+        credits = [row for row in rows if row["ChargeCategory"] == "Credit"]
+        assert all(row["ListCost"] == row["EffectiveCost"] == row["ContractedCost"] == row["BilledCost"]
+                   and row["BilledCost"].startswith("-") and row["ConsumedQuantity"] == "" for row in credits)
 
 
 def test_bill_cli_strict_stops_at_first_bad_record(tmp_path, capsys):
@@ -423,19 +467,21 @@ def test_csv_fast_path_agrees_with_the_general_path(tmp_path_factory, rows, with
     assert [(r.line, r.code) for r in fast.rejects] == [(r.line, r.code) for r in general.rejects]
 
 
-def test_clean_csv_rows_take_the_fast_path(tmp_path, monkeypatch):
-    from ratecard.billing import Rater
+def test_csv_rows_dicts_and_usage_records_take_one_path(tmp_path, monkeypatch):
+    from ratecard.rating import Rater
+    from ratecard.records import UsageRecord
     path = tmp_path / "usage.csv"
     path.write_text("timestamp,account,region,model,input_tokens,output_tokens\n"
                     "2026-05-01T10:00:00+08:00,a,us-east-1,m,10,20\n"
-                    "2026-05-01T10:00:05+08:00,a,us-east-1,m,10,20\n"
-                    "2026-05-01T10:00:09Z,b,us-east-1,m,10,20\n")
+                    "2026-05-01T10:00:05+08:00,a,us-east-1,m,10,20\n")
     calls = []
-    original = Rater.rate
-    monkeypatch.setattr(Rater, "rate", lambda self, record: calls.append(record) or original(self, record))
-    bill = SMALL_QUOTA.bill(read_usage([path]))
-    assert bill.billed == 3
-    assert len(calls) == 1  # the first row looks the offer up through `rate`; the others skip it
+    original = Rater.rate_fields
+    monkeypatch.setattr(Rater, "rate_fields", lambda self, *args: calls.append(args[0]) or original(self, *args))
+    record = UsageRecord(datetime(2026, 5, 1, 2, tzinfo=timezone.utc), "b", "us-east-1", "m",
+                         (("input", 10), ("output", 20)))
+    assert SMALL_QUOTA.bill(read_usage([path])).billed == 2
+    assert SMALL_QUOTA.bill([{**GOOD, "model": "m"}, record]).billed == 2
+    assert len(calls) == 4
 
 
 def test_usage_records_from_code_are_held_to_the_same_rules(starrocks):
@@ -467,11 +513,13 @@ def test_a_record_outside_the_books_dates_is_a_reject():
             us-east-1 effective from 2026-07-01 { input 3 output 4 }
           }
         }""")
-    records = [{"timestamp": when, "account": "a", "region": "us-east-1", "model": "m", "input_tokens": "1000000"}
+    records = [{"timestamp": when, "account": "a", "region": "us-east-1", "model": "m", "input_tokens": "1000000",
+                "output_tokens": "0"}
                for when in ("2025-12-31T23:59:59Z", "2026-06-30T23:59:59Z", "2026-07-01T00:00:00Z")]
     bill = dated.bill(records)
     assert [r.code for r in bill.rejects] == ["E108"]
-    assert [(line.cycle_start.day, line.amount) for line in bill.lines] == [(30, 1), (1, 3)]
+    assert [(line.cycle_start.day, line.amount) for line in bill.lines if line.token_type == "input"] == [(30, 1),
+                                                                                                         (1, 3)]
     assert bill.lines[0].cycle_end - bill.lines[0].cycle_start == timedelta(days=1)
 
 
@@ -486,12 +534,17 @@ def test_bill_cli_usage_errors_exit_2_before_reading(capsys, args, words):
     assert words in err and "Traceback" not in err
 
 
-def test_bill_cli_not_utf8(tmp_path, capsys):
+def test_bill_cli_not_utf8_costs_only_that_line(tmp_path, capsys):
     usage = tmp_path / "u.csv"
-    usage.write_bytes(b"timestamp,account\n\xff\xfe\xfa,a\n")
-    assert ratecard_main(["bill", "emr-starrocks-ai-function", str(usage)]) == 2
-    assert "not UTF-8" in capsys.readouterr().err
-    assert not list(tmp_path.glob("*.rejects.csv")) and not list(tmp_path.glob(".*.tmp"))
+    usage.write_bytes(b"timestamp,account,region,model,input_tokens,output_tokens\n"
+                      b"2026-05-01T10:00:00Z,\xff\xfe\xfa,us-east-1,qwen-plus,1,1\n"
+                      b"2026-05-01T10:00:00Z,a,us-east-1,qwen-plus,1,1\n")
+    rejects = tmp_path / "r.csv"
+    assert ratecard_main(["bill", "emr-starrocks-ai-function", str(usage), "--rejects", str(rejects)]) == 1
+    assert "2 records read = 1 billed + 1 rejected" in capsys.readouterr().err
+    [row] = list(csv.DictReader(rejects.open(newline="")))
+    assert (row["line"], row["code"]) == ("2", "E206") and "not UTF-8" in row["reason"]
+    assert not list(tmp_path.glob(".*.tmp"))
 
 
 def test_odd_digits_in_a_csv_are_rejects_on_the_fast_path_too(starrocks, tmp_path):
