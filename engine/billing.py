@@ -41,7 +41,7 @@ import attrs
 
 from .errors import InvalidArgument, PricingError, RatecardError, RecordError
 from .moments import add_months, from_instant, instant_of
-from .money import EXACT, ZERO, round_amount
+from .money import EXACT, ZERO, exact_sum, round_amount
 from .rating import CYCLE_SECONDS, RatedRecord, Rater
 from .records import (
     CsvLayout,
@@ -140,14 +140,14 @@ class BillLine:
         if self.price is None:
             return ZERO
         amount = EXACT.multiply(self.price.per_token, self.quantity)
-        return amount if self.kind == "usage" else -amount
+        return amount if self.kind == "usage" else EXACT.minus(amount)
 
     @property
     def amount_rounded(self) -> Decimal:
         """Rounded as the book says, then adjusted so that the lines add up to the rounded totals."""
         context = self.context
         rounded = round_amount(self.amount, context.quantum, context.round_mode)
-        return rounded + self.adjustment * context.quantum if self.adjustment else rounded
+        return EXACT.add(rounded, EXACT.multiply(context.quantum, self.adjustment)) if self.adjustment else rounded
 
     @property
     def description(self) -> str:
@@ -517,10 +517,10 @@ class _Biller:
             lines += made
             if report is not None:
                 report(len(lines), max(expected, len(lines)))
-        listed = sum((t.list for t in accounts.values()), ZERO)
-        credited = sum((t.credits for t in accounts.values()), ZERO)
-        totals = Totals(self.currency, listed, credited, listed + credited,
-                        *(sum((getattr(t, name) for t in accounts.values()), ZERO)
+        listed = exact_sum(t.list for t in accounts.values())
+        credited = exact_sum(t.credits for t in accounts.values())
+        totals = Totals(self.currency, listed, credited, EXACT.add(listed, credited),
+                        *(exact_sum(getattr(t, name) for t in accounts.values())
                           for name in ("list_rounded", "credits_rounded", "billed_rounded")))
         return Bill(book.name, self.currency, tuple(lines), {self.currency: totals}, accounts, read, billed,
                     rejected, rejects, QuotaLedger(ledger))
@@ -529,19 +529,21 @@ class _Biller:
         """An account's totals, and its lines with the rounding adjustments that make them add up to them."""
         book = self.book
         amounts = [line.amount for line in lines]
-        listed = sum((a for a, line in zip(amounts, lines) if line.kind == "usage"), ZERO)
-        credited = sum((a for a, line in zip(amounts, lines) if line.kind != "usage"), ZERO)
+        listed = exact_sum(a for a, line in zip(amounts, lines) if line.kind == "usage")
+        credited = exact_sum(a for a, line in zip(amounts, lines) if line.kind != "usage")
+        billed = EXACT.add(listed, credited)
         list_rounded = round_amount(listed, book.quantum, book.round_mode)
-        billed_rounded = round_amount(listed + credited, book.quantum, book.round_mode)
+        billed_rounded = round_amount(billed, book.quantum, book.round_mode)
+        credits_rounded = EXACT.subtract(billed_rounded, list_rounded)
         adjustments = [0] * len(lines)
-        for is_usage, target in ((True, list_rounded), (False, billed_rounded - list_rounded)):
+        for is_usage, target in ((True, list_rounded), (False, credits_rounded)):
             positions = [i for i, line in enumerate(lines) if (line.kind == "usage") == is_usage]
             for position, step in largest_remainder([amounts[i] for i in positions], target, book.quantum,
                                                     book.round_mode):
                 adjustments[positions[position]] += step
         adjusted = [attrs.evolve(line, adjustment=step) if step else line for line, step in zip(lines, adjustments)]
-        return adjusted, Totals(self.currency, listed, credited, listed + credited, list_rounded,
-                                billed_rounded - list_rounded, billed_rounded)
+        return adjusted, Totals(self.currency, listed, credited, billed, list_rounded, credits_rounded,
+                                billed_rounded)
 
 
 def largest_remainder(amounts: list[Decimal], target: Decimal, quantum: Decimal, mode: str
@@ -554,13 +556,13 @@ def largest_remainder(amounts: list[Decimal], target: Decimal, quantum: Decimal,
     are never adjusted.
     """
     rounded = [round_amount(amount, quantum, mode) for amount in amounts]
-    missing = int((target - sum(rounded, ZERO)) / quantum)
+    missing = int(EXACT.divide(EXACT.subtract(target, exact_sum(rounded)), quantum))
     candidates = [i for i, amount in enumerate(amounts) if amount]
     if not missing or not candidates:
         return
     step = 1 if missing > 0 else -1
     # Short of the target: the most rounded-down first; over it: the most rounded-up first.
-    candidates.sort(key=lambda i: (-(amounts[i] - rounded[i]) * step, i))
+    candidates.sort(key=lambda i: (EXACT.minus(EXACT.multiply(EXACT.subtract(amounts[i], rounded[i]), step)), i))
     for position in itertools.islice(itertools.cycle(candidates), abs(missing)):
         yield position, step
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import decimal
 from decimal import Decimal
+from functools import reduce
+from typing import Iterable
 
 ZERO = Decimal(0)
 # 200 digits: an amount within the limits (prices of at most 30 significant digits and 30 decimals, per
@@ -18,6 +20,11 @@ ZERO = Decimal(0)
 PRECISION = 200
 EXACT = decimal.Context(prec=PRECISION, traps=[decimal.Inexact, decimal.InvalidOperation, decimal.Overflow])
 ROUNDING = decimal.Context(prec=PRECISION, traps=[decimal.InvalidOperation, decimal.Overflow])
+
+
+def exact_sum(amounts: Iterable[Decimal]) -> Decimal:
+    """The exact sum. Python's `sum` would add in the thread's context: 28 digits, rounding silently."""
+    return reduce(EXACT.add, amounts, ZERO)
 
 
 def round_amount(amount: Decimal, quantum: Decimal, mode: str) -> Decimal:

@@ -187,7 +187,7 @@ def quote(book: PriceBook, region: str, model: str, tokens: Mapping[str, int], r
     total, credits = list_total, ()
     trial = book.trial
     if trial is not None and moment is not None and moment < trial.until and list_total:
-        credits = (Credit("trial", trial.reason, -list_total),)
+        credits = (Credit("trial", trial.reason, EXACT.minus(list_total)),)
         total = ZERO
     return _new_quote(Quote, (book.name, offer.region.id, model, currency, tier, requests, asked,
                               list_total, credits, total, total.quantize(book.quantum, book.round_mode, ROUNDING),

@@ -27,7 +27,7 @@ import tomli_w
 from .atomic import AtomicFile, write_atomic  # noqa: F401  (re-exported for callers)
 from .billing import Bill, BillLine, Totals
 from .moments import format_zone
-from .money import EXACT, ZERO, plain
+from .money import EXACT, exact_sum, plain
 from .records import Reject, csv_text
 from .resources import rules_dir
 from .tables import PriceBook
@@ -240,7 +240,7 @@ def table_chunks(bill: Bill, book: PriceBook) -> Iterator[str]:
                 price = f"x {line.unit_price}/{line.pricing_unit}" if line.billed else "not billed"
                 out.append(f"  {what:<44} {line.kind:<6} {line.quantity:>12,} tokens  {price:<24} "
                            f"{line.amount_rounded:>14}")
-            out.append(f"  {'cycle total':<97} {sum((line.amount_rounded for line in lines), ZERO):>14}")
+            out.append(f"  {'cycle total':<97} {exact_sum(line.amount_rounded for line in lines):>14}")
             yield "\n".join(out) + "\n\n"
         yield f"Account {account}: {_totals_text(bill.accounts[account])}\n\n"
     for currency, totals in bill.totals.items():

@@ -47,7 +47,23 @@ def test_a_quote_never_holds_a_float(region, tokens_in, tokens_out, n):
                   *(v for line in result.lines for v in (line.amount, line.unit_price))):
         assert type(value) is Decimal
     assert result.total_rounded == result.total.quantize(Decimal("0.000001"), "ROUND_HALF_UP")
-    assert "float" not in repr(result.as_dict())
+    assert not list(floats_in(result.as_dict()))
+
+
+def floats_in(value, path="$"):
+    """Every float inside plain data (dicts, lists, tuples), by its path: the types, not their repr."""
+    if isinstance(value, float):
+        yield path
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from floats_in(item, f"{path}.{key}")
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            yield from floats_in(item, f"{path}[{index}]")
+
+
+def test_floats_in_finds_a_float_where_repr_would_not_say_so():
+    assert list(floats_in({"a": [1, {"b": 0.5}]})) == ["$.a[1].b"]
 
 
 @settings(max_examples=100)
