@@ -7,6 +7,7 @@ frozen nodes (`ast.py`), each with its source span. Number literals become exact
 
 from __future__ import annotations
 
+import decimal
 import re
 from decimal import Decimal
 
@@ -20,10 +21,15 @@ MULTIPLIERS = {"K": 1_000, "M": 1_000_000}
 
 
 def number_value(text: str) -> Decimal:
-    """The exact value of a number literal: `128K` is 128000, `0.000138` stays as written."""
+    """The exact value of a number literal: `128K` is 128000, `0.000138` stays as written.
+
+    The multiplication has the precision it needs: the default context's 28 digits would round
+    a long literal silently (the checker, not this function, refuses numbers that are too long).
+    """
     suffix = text[-1]
     if suffix in MULTIPLIERS:
-        return Decimal(text[:-1]) * MULTIPLIERS[suffix]
+        exact = decimal.Context(prec=len(text) + 7, traps=[decimal.Inexact])
+        return exact.multiply(Decimal(text[:-1]), MULTIPLIERS[suffix])
     return Decimal(text)
 
 

@@ -3,27 +3,32 @@
 Takes a `Program` (the root file and its includes, as ASTs) and gives the list
 of `Diagnostic`s that `rulecheck` reports: missing or repeated settings,
 unknown names, tier tables with gaps or overlaps, prices that are negative or
-more precise than the book rounds to, overlapping effective dates, and so on.
-Compiling is only attempted on a program with no error diagnostics; running
-the worked examples (`check_examples`) needs the compiled book.
+more precise than the book rounds to, overlapping effective dates, numbers
+and dates beyond the limits below, and so on. Compiling is only attempted on
+a program with no error diagnostics; the worked examples are run after
+compiling (`examples.py`).
+
+The limits keep every number the engine will meet exact and cheap, and are
+the same as the usage side's where they meet (`limits.py`): a price is
+written with at most 30 significant digits and 30 decimals; prices are per
+token, or per 10, 100, ... up to 1M tokens; tier bounds and free quotas are
+at most 10**15 tokens; a quota window is at most 1,200 months or 36,500 days;
+an example's token counts are below 10**15 per request and it stands for at
+most 10**12 requests; dates lie from 1970-01-01T00:00Z up to 9000-01-01T00:00Z.
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from typing import TYPE_CHECKING, Iterable
 
 from . import ast
-from .errors import ERROR, WARNING, Diagnostic, PricingError, did_you_mean
+from .errors import ERROR, WARNING, Diagnostic, did_you_mean
 from .include import Program
+from .limits import EARLIEST, LATEST, MAX_REQUESTS, MAX_TOKENS, TIME_RANGE
 from .moments import parse_moment, parse_zone
-from .money import plain
 from .places import normalize_place
 from .source import Span
-
-if TYPE_CHECKING:
-    from .tables import PriceBook
 
 BOOK_COUNT = "R005"
 UNKNOWN_REGION = "R010"
@@ -47,11 +52,23 @@ PRICE_PRECISION = "R028"
 MIXED_CURRENCIES = "R029"
 OVERLAPPING_DATES = "R030"
 BAD_QUOTA = "R031"
-EXAMPLE_MISMATCH = "R032"
 UNKNOWN_TOKEN_TYPE = "R033"
 BAD_SETTING = "R034"
 MISSING_SETTING = "R035"
 BAD_EXAMPLE = "R036"
+PRICE_RANGE = "R037"
+PRICE_UNIT_RANGE = "R038"
+COUNT_RANGE = "R039"
+WINDOW_RANGE = "R040"
+DATE_RANGE = "R041"
+
+MAX_PRICE_DIGITS = 30  # significant digits of a price or an expected amount, as written
+MAX_PRICE_DECIMALS = 30
+MAX_PRICE_UNIT = 10**6  # `price per 1M tokens`
+MAX_TIER_TOKENS = 10**15  # a tier bound, a free quota
+MAX_EXAMPLE_TOKENS = MAX_TOKENS - 1  # per request, as in usage records and quotes
+MAX_WINDOW = {"month": 1_200, "months": 1_200, "day": 36_500, "days": 36_500}
+SHOWN_DIGITS = 40  # a longer number is abbreviated in messages
 
 ROUNDING_MODES = ("half-up", "half-even", "half-down", "up", "down", "ceiling", "floor")
 CYCLE_PERIODS = ("hourly", "daily")
@@ -138,6 +155,8 @@ class _Checker:
             self.place_names.setdefault(key, region.id.text)
 
     def _unknown_region(self, name: ast.Name, what: str) -> None:
+        if not self.program.complete:
+            return  # an include could not be read (already reported): the region may well be declared there
         self.error(UNKNOWN_REGION, f"unknown region '{name.text}' in {what}", name.span,
                    did_you_mean(name.text, self.region_ids) or "declare it with `region ID \"Display name\"`")
 
@@ -207,15 +226,18 @@ class _Checker:
             self._example(example)
 
     def _example(self, example: ast.Example) -> None:
-        counts = [(c.count, "token count") for c in example.tokens]
+        counts = [(c.count, "token count", 0, MAX_EXAMPLE_TOKENS) for c in example.tokens]
         if example.requests is not None:
-            counts.append((example.requests, "request count"))
-        for number, what in counts:
+            counts.append((example.requests, "request count", 1, MAX_REQUESTS))
+        for number, what, low, high in counts:
             value = number.value
-            low = 1 if what == "request count" else 0
-            if value != value.to_integral_value() or value < low:
-                self.error(BAD_EXAMPLE, f"example '{example.title}' has {what} {number.text}", number.span,
+            if value > high:
+                self.error(COUNT_RANGE, f"example '{example.title}' has {what} {shown(number)}, more than ratecard "
+                           "handles", number.span, f"a {what} is at most {high:,}; split the example")
+            elif value != value.to_integral_value() or value < low:
+                self.error(BAD_EXAMPLE, f"example '{example.title}' has {what} {shown(number)}", number.span,
                            f"a {what} is a whole number of {low} or more")
+        self._money_range(example.expected, "expected amount")
         if self.currencies and example.currency.text not in self.currencies:
             self.error(BAD_CURRENCY, f"example '{example.title}' expects {example.currency.text}, "
                        "which the book does not price in", example.currency.span,
@@ -239,8 +261,11 @@ class _Checker:
         unit = self._single(book, ast.PriceUnit, "price per", "price per 1K tokens")
         if unit is not None and unit.tokens is not None:
             size = unit.tokens.value
-            if not (size > 0 and size == size.to_integral_value() and str(int(size)).rstrip("0") == "1"):
-                self.error(BAD_SETTING, f"price unit '{unit.tokens.text}' is not a power of ten", unit.tokens.span,
+            if size > MAX_PRICE_UNIT:
+                self.error(PRICE_UNIT_RANGE, f"prices per {shown(unit.tokens)} tokens: the pricing unit is too large",
+                           unit.tokens.span, "the largest pricing unit is 1M tokens: write `price per 1M tokens`")
+            elif not (size > 0 and size == size.to_integral_value() and str(int(size)).rstrip("0") == "1"):
+                self.error(BAD_SETTING, f"price unit '{shown(unit.tokens)}' is not a power of ten", unit.tokens.span,
                            "write `price per token`, `price per 1K tokens` or `price per 1M tokens`")
         cycle = self._single(book, ast.Cycle, "cycle", "cycle hourly in UTC+8")
         if cycle is not None:
@@ -255,7 +280,7 @@ class _Checker:
         if rounding is not None:
             places = rounding.places.value
             if places != places.to_integral_value() or not 0 <= places <= 18:
-                self.error(BAD_SETTING, f"cannot round to '{rounding.places.text}' decimals", rounding.places.span,
+                self.error(BAD_SETTING, f"cannot round to '{shown(rounding.places)}' decimals", rounding.places.span,
                            "write a whole number of decimals from 0 to 18")
             else:
                 self.places = int(places)
@@ -267,12 +292,18 @@ class _Checker:
             self._range(effective)
 
     def _moment(self, moment: ast.Moment):
+        """The moment a date literal means, or None (reported) when it is invalid or out of range."""
         try:
-            return parse_moment(moment.text, self.zone or parse_zone("UTC"))
+            value = parse_moment(moment.text, self.zone or parse_zone("UTC"))
         except ValueError:
             self.error(BAD_SETTING, f"'{moment.text}' is not a valid date or time", moment.span,
                        "write 2026-04-08 or 2026-04-08T00:00+08:00")
             return None
+        if not EARLIEST <= value < LATEST:
+            self.error(DATE_RANGE, f"'{moment.text}' is outside the dates ratecard handles", moment.span,
+                       f"write a date {TIME_RANGE}")
+            return None
+        return value
 
     def _range(self, effective: ast.Effective):
         start = self._moment(effective.start) if effective.start else None
@@ -327,49 +358,55 @@ class _Checker:
                 regions += [m.text for m in self.groups[place.text].members if m.text in self.region_ids]
             elif place.text in self.region_ids:
                 regions.append(place.text)
-            else:
+            elif self.program.complete:
                 self.error(UNKNOWN_PLACE, f"'{place.text}' is neither a group nor a region", place.span,
                            did_you_mean(place.text, [*self.groups, *self.region_ids]))
         return regions
 
     def _rows(self, model: ast.Model, table: ast.RateTable, token_types: set[str]) -> None:
         bounded = [row.bounds for row in table.rows if row.bounds is not None]
+        numbers = [n for b in bounded for n in (b.lower, b.upper) if n is not None]
+        if all([self._token_range(n, "a tier bound") for n in numbers]):  # a list: report every one
+            self._tier_order(bounded)
+        for row in table.rows:
+            self._rates(model, row, token_types)
+
+    def _tier_order(self, bounded: list[ast.Bounds]) -> None:
         disorder = next((b for a, b in zip(bounded, bounded[1:]) if b.lower.value < a.lower.value), None)
         if disorder is not None:
             self.error(TIER_ORDER, "tiers are out of order", disorder.span,
                        "list tiers from the smallest request size to the largest")
-        else:
-            for index, bounds in enumerate(bounded):
-                self._bounds(bounds, bounded[index - 1] if index else None)
-        for row in table.rows:
-            self._rates(model, row, token_types)
+            return
+        for index, bounds in enumerate(bounded):
+            self._bounds(bounds, bounded[index - 1] if index else None)
 
     def _bounds(self, bounds: ast.Bounds, previous: ast.Bounds | None) -> None:
         """One tier's bounds, given the tier before it (the tiers are known to be in order)."""
         for number in (bounds.lower, bounds.upper):
             if number is not None and number.value != number.value.to_integral_value():
-                self.error(BAD_BOUND, f"tier bound '{number.text}' is not a whole number of tokens", number.span,
+                self.error(BAD_BOUND, f"tier bound '{shown(number)}' is not a whole number of tokens", number.span,
                            "tokens are counted in whole numbers")
+        lower = shown(bounds.lower)
         if bounds.upper is not None and bounds.upper.value <= bounds.lower.value:
-            self.error(BAD_BOUND, f"this tier is empty: {bounds.lower.text} is not below {bounds.upper.text}",
+            self.error(BAD_BOUND, f"this tier is empty: {lower} is not below {shown(bounds.upper)}",
                        bounds.span, "the upper bound must be greater than the lower one")
             return
         if previous is None:
             if bounds.lower.value != 0:
-                self.error(TIER_START, f"the first tier starts at {bounds.lower.text}, not 0", bounds.lower.span,
-                           "requests of 1 to " + bounds.lower.text + " tokens would have no price; start at `0 < T`")
+                self.error(TIER_START, f"the first tier starts at {lower}, not 0", bounds.lower.span,
+                           f"requests of 1 to {lower} tokens would have no price; start at `0 < T`")
             return
         if previous.upper is None:
             self.error(TIER_ORDER, "a tier follows an open-ended tier", bounds.span,
                        "the tier with no upper bound (`N < T`) must come last")
             return
-        prev_upper = previous.upper.value
+        prev_upper, ends = previous.upper.value, shown(previous.upper)
         if bounds.lower.value < prev_upper:
-            self.error(TIER_OVERLAP, f"this tier starts at {bounds.lower.text}, inside the previous tier, which "
-                       f"ends at {previous.upper.text}", bounds.span, f"start this tier at `{previous.upper.text} < T`")
+            self.error(TIER_OVERLAP, f"this tier starts at {lower}, inside the previous tier, which "
+                       f"ends at {ends}", bounds.span, f"start this tier at `{ends} < T`")
         elif bounds.lower.value > prev_upper:
-            self.error(TIER_GAP, f"requests of {previous.upper.text} to {bounds.lower.text} tokens fall between tiers",
-                       bounds.span, f"start this tier at `{previous.upper.text} < T`")
+            self.error(TIER_GAP, f"requests of {ends} to {lower} tokens fall between tiers",
+                       bounds.span, f"start this tier at `{ends} < T`")
 
     def _rates(self, model: ast.Model, row: ast.TierRow, token_types: set[str]) -> None:
         seen: dict[str, ast.Rate] = {}
@@ -410,17 +447,40 @@ class _Checker:
         return frozenset(c for c in currencies if c)
 
     def _price_value(self, rate: ast.Rate, price: ast.Price) -> None:
+        if not self._money_range(price.amount, "price"):
+            return
         value = price.amount.value
         if value < 0:
-            self.error(NEGATIVE_PRICE, f"negative price {price.amount.text}", price.amount.span,
+            self.error(NEGATIVE_PRICE, f"negative price {shown(price.amount)}", price.amount.span,
                        "prices are zero or more; a discount is a separate rule")
         elif value == 0:
             self.warn(ZERO_PRICE, f"'{rate.token_type.text}' is priced at zero", price.amount.span,
                       f"if it is free on purpose, write `{rate.token_type.text} not billed`")
         exponent = value.as_tuple().exponent
         if isinstance(exponent, int) and -exponent > self.places:
-            self.warn(PRICE_PRECISION, f"price {price.amount.text} has more decimals than the book rounds to "
+            self.warn(PRICE_PRECISION, f"price {shown(price.amount)} has more decimals than the book rounds to "
                       f"({self.places})", price.amount.span, "check the price, or round the book to more decimals")
+
+    # -- limits -----------------------------------------------------------
+
+    def _money_range(self, number: ast.Number, what: str) -> bool:
+        """Is a price (or an expected amount) within the digits the engine keeps exact? Reports it if not."""
+        _, digits, exponent = number.value.as_tuple()
+        significant, decimals = len(digits), max(0, -exponent)
+        if significant <= MAX_PRICE_DIGITS and decimals <= MAX_PRICE_DECIMALS:
+            return True
+        self.error(PRICE_RANGE, f"{what} {shown(number)} has more digits than ratecard keeps exact "
+                   f"({significant:,} significant, {decimals:,} after the point)", number.span, f"write at most {MAX_PRICE_DIGITS} significant digits and at most "
+                   f"{MAX_PRICE_DECIMALS} decimals; quote a tiny price per 1K or 1M tokens")
+        return False
+
+    def _token_range(self, number: ast.Number, what: str) -> bool:
+        """Is a token count of the book (a tier bound, a free quota) at most 10**15? Reports it if not."""
+        if number.value <= MAX_TIER_TOKENS:
+            return True
+        self.error(COUNT_RANGE, f"{what} of {shown(number)} tokens is more than ratecard handles", number.span,
+                   f"write at most {MAX_TIER_TOKENS:,} (10**15) tokens")
+        return False
 
     # -- quota ------------------------------------------------------------
 
@@ -430,15 +490,23 @@ class _Checker:
             self.error(MISSING_SETTING, f"quota '{quota.name.text}' does not say how much is free", quota.name.span,
                        "add `free 1M tokens per account`")
         for clause in free:
+            if not self._token_range(clause.tokens, "a free quota"):
+                continue
             if clause.tokens.value <= 0 or clause.tokens.value != clause.tokens.value.to_integral_value():
-                self.error(BAD_QUOTA, f"a quota of {clause.tokens.text} tokens", clause.tokens.span,
+                self.error(BAD_QUOTA, f"a quota of {shown(clause.tokens)} tokens", clause.tokens.span,
                            "a free quota is a positive whole number of tokens")
         for clause in quota.clause(ast.QuotaWindow):
             if clause.unit.text not in WINDOW_UNITS:
                 self.error(BAD_QUOTA, f"unknown time unit '{clause.unit.text}'", clause.unit.span,
                            did_you_mean(clause.unit.text, WINDOW_UNITS) or "use days or months")
-            if clause.length.value <= 0 or clause.length.value != clause.length.value.to_integral_value():
-                self.error(BAD_QUOTA, f"a quota window of {clause.length.text}", clause.length.span,
+            longest = MAX_WINDOW.get(clause.unit.text)
+            if longest is not None and clause.length.value > longest:
+                unit = clause.unit.text.rstrip("s") + "s"
+                self.error(WINDOW_RANGE, f"a quota window of {shown(clause.length)} {unit} is longer than ratecard "
+                           "handles", clause.length.span, f"a window is at most {MAX_WINDOW['months']:,} months "
+                           f"or {MAX_WINDOW['days']:,} days")
+            elif clause.length.value <= 0 or clause.length.value != clause.length.value.to_integral_value():
+                self.error(BAD_QUOTA, f"a quota window of {shown(clause.length)}", clause.length.span,
                            "the window is a positive whole number of days or months")
         for clause in quota.clause(ast.QuotaConsume):
             for name in clause.token_types:
@@ -457,27 +525,9 @@ def _overlaps(start_a, end_a, start_b, end_b) -> bool:
     return not (a_before_b or b_before_a)
 
 
-def check_examples(book: PriceBook) -> list[Diagnostic]:
-    """Run every worked example of a compiled book; a wrong amount is an error."""
-    found = []
-    for example in book.examples:
-        found.extend(_run_example(book, example))
-    return found
-
-
-def _run_example(book: PriceBook, example) -> Iterable[Diagnostic]:
-    try:
-        quote = book.quote(region=example.place, model=example.model, tokens=dict(example.tokens),
-                           requests=example.requests, currency=example.currency, at=example.at)
-    except PricingError as error:
-        yield Diagnostic(EXAMPLE_MISMATCH, f"example '{example.title}' cannot be priced: {error.message}",
-                         example.span, error.hint)
-        return
-    if quote.total_rounded != example.expected:
-        breakdown = " + ".join(f"{line.token_type} {line.tokens:,} x {line.unit_price}/{book.unit_label} = "
-                               f"{plain(line.amount)}" for line in quote.lines)
-        tier = "one flat rate" if quote.tier.label == "all" else f"tier {quote.tier.index} ({quote.tier.label})"
-        yield Diagnostic(EXAMPLE_MISMATCH,
-                         f"example '{example.title}' expects {example.currency} {example.expected_text} "
-                         f"but the book gives {quote.currency} {quote.total_rounded} (exact {plain(quote.total)})",
-                         example.span, f"{tier}: {breakdown}")
+def shown(number: ast.Number) -> str:
+    """A number as written, abbreviated when it is too long for a message."""
+    text = number.text
+    if len(text) <= SHOWN_DIGITS:
+        return text
+    return f"{text[:10]}...{text[-6:]} ({len(text):,} characters)"

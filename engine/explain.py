@@ -10,7 +10,7 @@ that `128K` really means 128,000.
 
 from __future__ import annotations
 
-from .check import check_examples
+from .examples import failure
 from .moments import format_zone
 from .money import plain
 from .tables import PriceBook, Tier, TierTable
@@ -39,11 +39,11 @@ def explain(book: PriceBook) -> str:
     if book.trial:
         lines += ["", f"trial: usage before {book.trial.until.isoformat()} is free ({book.trial.reason})"]
     if book.examples:
-        failures = {d.span: d for d in check_examples(book)}
         lines += ["", "examples:"]
         for example in book.examples:
             tokens = " ".join(f"{t} {c:,}" for t, c in example.tokens)
-            verdict = "FAILS: " + failures[example.span].message if example.span in failures else "passes"
+            failed = failure(book, example)
+            verdict = "passes" if failed is None else "FAILS: " + failed.message
             lines.append(f"  {example.title}: {example.place} {example.model} {tokens} x {example.requests:,}"
                          f" => {example.currency} {example.expected_text}  ({verdict})")
     return "\n".join(lines) + "\n"

@@ -3,16 +3,21 @@
 Takes the path (or text) of a root `.rules` file and gives a `Program`: every
 file parsed and built into an AST, includes first, with their `Source`s kept
 for error excerpts, plus the diagnostics met on the way (a syntax error, an
-include that is missing, cyclic, or escapes the rules root).
+include that is missing, unreadable, cyclic, or escapes the rules root), and
+a `Probe` of every path looked at, so that a cache can tell whether reading
+the program again would find the same files.
 
 An include is resolved relative to the including file, then in the shipped
 `rules/` directory, so that any book can `include "alibaba-regions.rules"`.
 Absolute paths and paths that climb out of the root's directory with `..` are
-refused unless `allow_outside_root` is set.
+refused unless `allow_outside_root` is set. An include that cannot be read is
+one error: the program is then marked incomplete, and the checker does not
+echo it with an "unknown region" for every name the file would have declared.
 """
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import attrs
@@ -22,7 +27,7 @@ from .build import build
 from .errors import Diagnostic
 from .parse import parse
 from .resources import rules_dir
-from .source import Source, Span
+from .source import Probe, Source, Span, decode_rules, look
 
 UNREADABLE = "R002"
 INCLUDE_CYCLE = "R003"
@@ -35,6 +40,8 @@ class Program:
     files: tuple[ast.RulesFile, ...]  # includes before their includer
     sources: dict[str, Source]
     diagnostics: tuple[Diagnostic, ...]
+    complete: bool = True  # False: an included file could not be read or parsed, so names may be missing
+    probes: tuple[Probe, ...] = ()  # every path looked at, found or not, in order
 
     @property
     def root_file(self) -> ast.RulesFile | None:
@@ -45,16 +52,13 @@ def read_program(path: str | Path, allow_outside_root: bool = False) -> Program:
     """Read and parse `path` and its includes."""
     path = Path(path)
     reader = _Reader(path.resolve().parent, allow_outside_root)
-    try:
-        text = read_text(path)
-    except OSError as error:
-        diagnostic = Diagnostic(UNREADABLE, f"cannot read {path}: {error.strerror or error}",
-                                Span.whole(str(path)), "check the path and its permissions")
-        return Program(str(path), (), {}, (diagnostic,))
-    except UnicodeDecodeError:
-        diagnostic = Diagnostic(UNREADABLE, f"{path} is not UTF-8 text", Span.whole(str(path)),
-                                "save the file as UTF-8")
-        return Program(str(path), (), {}, (diagnostic,))
+    found, data, error = look(path.absolute())
+    reader.probes.append(found)
+    text = _decoded(data, error, str(path))
+    if isinstance(text, tuple):
+        message, hint = text
+        return Program(str(path), (), {}, (Diagnostic(UNREADABLE, message, Span.whole(str(path)), hint),),
+                       True, tuple(reader.probes))
     reader.add(str(path), text, path.resolve(), ())
     return reader.program(str(path))
 
@@ -64,12 +68,21 @@ def read_text_program(text: str, name: str = "<string>", base_dir: str | Path | 
     """Read and parse rules given as text; includes resolve against `base_dir` (default: cwd)."""
     base = Path(base_dir or Path.cwd()).resolve()
     reader = _Reader(base, allow_outside_root)
-    reader.add(name, text, base / "<string>", ())
+    reader.add(name, text.removeprefix("\ufeff"), base / "<string>", ())
     return reader.program(name)
 
 
-def read_text(path: Path) -> str:
-    return path.read_bytes().decode("utf-8")
+def _decoded(data: bytes | None, error: OSError | None, name: str) -> str | tuple[str, str]:
+    """The text of a file, or why it cannot be had: (message, hint)."""
+    if error is not None:
+        if error.errno == errno.EISDIR:
+            return f"{name} is a directory, not a rules file", "name a .rules file"
+        return f"cannot read {name}: {error.strerror or error}", "check the path and its permissions"
+    try:
+        return decode_rules(data)
+    except UnicodeDecodeError as bad:
+        line = data.count(b"\n", 0, bad.start) + 1
+        return f"{name} is not UTF-8 text (byte 0x{data[bad.start]:02x} on line {line})", "save the file as UTF-8"
 
 
 class _Reader:
@@ -79,27 +92,35 @@ class _Reader:
         self.files: list[ast.RulesFile] = []
         self.sources: dict[str, Source] = {}
         self.diagnostics: list[Diagnostic] = []
+        self.probes: list[Probe] = []
         self.done: set[Path] = set()
+        self.complete = True
 
     def program(self, root: str) -> Program:
-        return Program(root, tuple(self.files), dict(self.sources), tuple(self.diagnostics))
+        return Program(root, tuple(self.files), dict(self.sources), tuple(self.diagnostics), self.complete,
+                       tuple(self.probes))
 
-    def add(self, name: str, text: str, resolved: Path, chain: tuple[Path, ...]) -> None:
+    def add(self, name: str, text: str, resolved: Path, chain: tuple[Path, ...]) -> bool:
+        """Parse one file and, first, what it includes; False when it does not parse."""
         self.sources[name] = Source(name, text)
         tree = parse(text, name)
         if isinstance(tree, list):
             self.diagnostics.extend(tree)
-            return
+            return False
         rules_file = build(tree, name)
+        del tree  # the parse tree of a big book is large; only the AST is kept
         for include in rules_file.all(ast.Include):
             self._include(include, resolved, chain + (resolved,))
         self.done.add(resolved)
         self.files.append(rules_file)
+        return True
 
     def _include(self, include: ast.Include, includer: Path, chain: tuple[Path, ...]) -> None:
-        target = self._resolve(include, includer)
-        if target is None:
+        found = self._find(include, includer)
+        if found is None:
+            self.complete = False
             return
+        target, data = found
         if target in chain:
             cycle = " -> ".join(p.name for p in chain[chain.index(target):] + (target,))
             self._error(INCLUDE_CYCLE, f"include cycle: {cycle}", include,
@@ -107,30 +128,38 @@ class _Reader:
             return
         if target in self.done:
             return
-        try:
-            text = read_text(target)
-        except (OSError, UnicodeDecodeError) as error:
-            self._error(UNREADABLE, f"cannot read included file '{include.path}': {error}", include,
-                        "the file must be UTF-8 text")
-            return
-        self.add(self._display(target), text, target, chain)
+        text = _decoded(data, None, f"included file '{include.path}'")
+        if isinstance(text, tuple):
+            self._error(UNREADABLE, text[0], include, text[1])
+            self.complete = False
+        elif not self.add(self._display(target), text, target, chain):
+            self.complete = False
 
-    def _resolve(self, include: ast.Include, includer: Path) -> Path | None:
+    def _find(self, include: ast.Include, includer: Path) -> tuple[Path, bytes] | None:
+        """The real path and bytes of an included file (next to its includer, else shipped), or None after an error."""
         requested = Path(include.path)
         if requested.is_absolute() and not self.allow_outside_root:
             self._error(INCLUDE_ESCAPES, f"include '{include.path}' is an absolute path", include,
                         "name the file relative to the including file")
             return None
-        candidate = (includer.parent / requested).resolve()
-        if not self.allow_outside_root and not candidate.is_relative_to(self.root_dir):
+        candidate = includer.parent / requested
+        if not self.allow_outside_root and not candidate.resolve().is_relative_to(self.root_dir):
             self._error(INCLUDE_ESCAPES, f"include '{include.path}' leaves the directory of the book being checked",
                         include, "keep included files in that directory or below it")
             return None
-        if candidate.is_file():
-            return candidate
-        shipped = (rules_dir() / requested).resolve()
-        if not requested.is_absolute() and shipped.is_relative_to(rules_dir().resolve()) and shipped.is_file():
-            return shipped
+        shipped = rules_dir().resolve()
+        places = [candidate]
+        if not requested.is_absolute() and (shipped / requested).resolve().is_relative_to(shipped):
+            places.append(shipped / requested)
+        for place in places:
+            probe, data, error = look(place)
+            self.probes.append(probe)
+            if data is not None:
+                return Path(probe.resolved), data
+            if error.errno not in (errno.ENOENT, errno.ENOTDIR):  # there, but unreadable: say so, look no further
+                message, hint = _decoded(None, error, f"included file '{include.path}'")
+                self._error(UNREADABLE, message, include, hint)
+                return None
         self._error(UNREADABLE, f"included file '{include.path}' not found", include,
                     "looked next to the including file and in the shipped rules directory")
         return None

@@ -5,7 +5,7 @@ Takes a path, the name of a shipped book, or rules text, and gives a compiled
 the same pipeline for `rulecheck`: it never raises, it returns the book (when
 there is one) with all diagnostics, worked examples included.
 
-    read (include.py) -> check (check.py) -> compile (compile.py) -> run examples
+    read (include.py) -> check (check.py) -> compile (compile.py) -> run examples (examples.py)
     (or, for a file compiled before and unchanged since, the cache: cache.py)
 """
 
@@ -65,14 +65,15 @@ def resolve_book_path(path_or_name: str | Path) -> Path:
 
 
 def analyze_program(program: Program, run_examples: bool = True) -> Analysis:
-    from .check import check, check_examples
+    from .check import check
     from .compile import compile_program
     diagnostics = check(program)
     if any(d.is_error for d in diagnostics):
         return Analysis(program, None, tuple(diagnostics))
     book = compile_program(program)
     if run_examples:
-        diagnostics += check_examples(book)
+        from .examples import run_examples as run
+        diagnostics += run(book, program)
     return Analysis(program, book, tuple(diagnostics))
 
 

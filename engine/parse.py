@@ -15,7 +15,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from .errors import Diagnostic, did_you_mean
 from .resources import grammar_path
-from .source import Span
+from .source import Source, Span
 
 SYNTAX = "R001"
 
@@ -168,8 +168,7 @@ def _syntax_diagnostic(error: UnexpectedInput, text: str, path: str) -> Diagnost
                           "names use letters, digits, '-' and '_'; text goes in double quotes")
     expected = set(error.expected)
     if isinstance(error, UnexpectedEOF) or error.token.type == "$END":
-        lines = text.splitlines() or [""]
-        span = Span.point(path, len(lines), len(lines[-1]) + 1)
+        span = Source(path, text).end_point()
         return Diagnostic(SYNTAX, f"the file ends early: expected {_expected_phrase(expected)}",
                           span, "is a closing '}' missing?")
     token = error.token

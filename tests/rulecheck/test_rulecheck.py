@@ -48,8 +48,8 @@ def test_case(capsys, snapshot, name):
 
 def test_every_code_has_a_case_and_a_doc():
     import re
-    from ratecard import check, include, parse
-    codes = {v for m in (check, include, parse) for k, v in vars(m).items()
+    from ratecard import check, examples, include, parse
+    codes = {v for m in (check, examples, include, parse) for k, v in vars(m).items()
              if isinstance(v, str) and re.fullmatch(r"R0\d\d", v)} - {"R006"}
     assert codes <= {name[:4] for name in CASE_FILES}
     docs = (Path(__file__).parents[2] / "docs" / "diagnostics.md").read_text()
@@ -115,8 +115,8 @@ def test_explain_spells_out_multipliers(capsys):
     ("input 0.000480   output 0.001440", "input 0.00048O   output 0.001440", "R001", 28, 32),  # a price
     ("128K < T <= 256K", "128K < T <= 265K", "R021", 25, 7),  # a bound
     ("input 0.001440   output 0.004320\n    }", "input 0.001440   output 0.004320\n", "R001", 34, 3),  # a brace
-    ("=>  USD 0.000389", "=>  USD 0.000398", "R032", 40, 3),  # an example
-    ("input 0.000480   output 0.001440", "input 0.000840   output 0.001440", "R032", 40, 3),  # a price
+    ("=>  USD 0.000389", "=>  USD 0.000398", "R032", 41, 50),  # an example: at its amount
+    ("input 0.000480   output 0.001440", "input 0.000840   output 0.001440", "R032", 41, 50),  # a price
 ])
 def test_one_broken_thing_in_a_shipped_book(capsys, tmp_path, old, new, code, line, column):
     text = (rules_dir() / "emr-starrocks-ai-function.rules").read_text()
