@@ -1,24 +1,31 @@
 """A disk cache of compiled price books.
 
 Takes the path of a rules file and gives the `PriceBook` compiled from it
-before, when every file it was compiled from (the book and its includes) is
-byte for byte unchanged and the engine is the same; otherwise None, and the
-caller compiles. Loading a cached book needs neither Lark nor the checker, so
-`ratecard.load` and the CLI start faster. Like Python's own `__pycache__`, a
-stale entry is never used: each entry records the SHA-256 of every source
-file, and the key includes a fingerprint of the engine's code and grammar.
+before, when reading the book again would find exactly the same files and the
+engine is the same; otherwise None, and the caller compiles. Loading a cached
+book needs neither Lark nor the checker, so `ratecard.load` and the CLI start
+faster. Like Python's own `__pycache__`, a stale entry is never used: each
+entry records every path the reader looked at to find the book and its
+includes (`Probe`s: the bytes found there, or that nothing was there), and is
+used only while every one of them looks the same again, so an include that
+appears next to a book later, or a symlink pointed elsewhere, makes a miss.
+The key includes a fingerprint of the engine's code and grammar.
 
 The cache lives in `$RATECARD_CACHE_DIR`, else `$XDG_CACHE_HOME/ratecard`,
-else `~/.cache/ratecard`; `RATECARD_CACHE_DIR=off` turns it off. Any failure
-to read or write it is ignored: it only ever saves time.
+else `~/.cache/ratecard`; `RATECARD_CACHE_DIR=off` turns it off. It is
+created private (0700), and is used only while it belongs to the user and no
+one else may write to it; even then an entry is unpickled with only the
+classes a price book is made of, so a planted file cannot run code. Entries
+are written atomically (`atomic.write_atomic`). Any failure to read or write
+the cache is ignored: it only ever saves time.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import pickle
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,12 +33,13 @@ from typing import TYPE_CHECKING
 import attrs
 
 from .resources import grammar_path
+from .source import Probe, probe
 from .tables import PriceBook, readonly
 
 if TYPE_CHECKING:
     from .include import Program
 
-_FORMAT = 1
+_FORMAT = 2
 
 
 def cache_dir() -> Path | None:
@@ -53,7 +61,8 @@ def _engine_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def _entry(path: Path, allow_outside_root: bool) -> Path | None:
+def entry_path(path: Path, allow_outside_root: bool) -> Path | None:
+    """Where the entry for a book would be (whether or not the cache may be used)."""
     folder = cache_dir()
     if folder is None:
         return None
@@ -61,18 +70,21 @@ def _entry(path: Path, allow_outside_root: bool) -> Path | None:
     return folder / f"{key[:32]}.pickle"
 
 
-def _digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def is_private(folder: Path) -> bool:
+    """Does `folder` belong to this user, with no one else allowed to write in it?"""
+    if not hasattr(os, "getuid"):
+        return True  # no POSIX owners: the user's profile directory is private by default
+    status = os.stat(folder)
+    return status.st_uid == os.getuid() and status.st_mode & 0o022 == 0
 
 
 def fetch(path: Path, allow_outside_root: bool = False) -> PriceBook | None:
     try:
-        entry = _entry(path, allow_outside_root)
-        if entry is None or not entry.is_file():
+        entry = entry_path(path, allow_outside_root)
+        if entry is None or not entry.is_file() or not is_private(entry.parent):
             return None
-        with open(entry, "rb") as handle:
-            sources, book = pickle.load(handle)
-        if any(_digest(Path(source).read_bytes()) != digest for source, digest in sources):
+        probes, book = _BookUnpickler(io.BytesIO(entry.read_bytes())).load()
+        if not all(probe(Path(p.path)) == p for p in probes):
             return None
         return _thaw(book)
     except Exception:  # a cache that cannot be read is a cache miss
@@ -80,19 +92,36 @@ def fetch(path: Path, allow_outside_root: bool = False) -> PriceBook | None:
 
 
 def store(path: Path, allow_outside_root: bool, program: Program, book: PriceBook) -> None:
+    from .atomic import write_atomic
     try:
-        entry = _entry(path, allow_outside_root)
-        if entry is None:
+        entry = entry_path(path, allow_outside_root)
+        if entry is None or not program.probes:
             return
-        sources = [(str(Path(name).resolve()), _digest(source.text.encode("utf-8")))
-                   for name, source in program.sources.items()]
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=entry.parent, suffix=".tmp")
-        with os.fdopen(handle, "wb") as out:
-            pickle.dump((sources, _freeze(book)), out, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temporary, entry)
+        entry.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not is_private(entry.parent):
+            return
+        write_atomic(entry, pickle.dumps((program.probes, _freeze(book)), protocol=pickle.HIGHEST_PROTOCOL))
     except Exception:  # never fail a load because the cache could not be written
         return
+
+
+class _BookUnpickler(pickle.Unpickler):
+    """Unpickles what a price book is made of, and nothing else: no function a planted file could call."""
+
+    def find_class(self, module: str, name: str):
+        if module in _ALLOWED and name in _ALLOWED[module]:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"{module}.{name} is not part of a price book")
+
+
+_ALLOWED = {
+    "ratecard.tables": {"PriceBook", "Region", "UnitPrice", "Tier", "TierTable", "Offer", "Quota", "Trial",
+                        "Example"},
+    "ratecard.source": {"Span", "Probe"},
+    "decimal": {"Decimal"},
+    "datetime": {"datetime", "timezone", "timedelta"},
+    "builtins": {"frozenset", "set"},
+}
 
 
 def _freeze(book: PriceBook) -> PriceBook:

@@ -4,7 +4,9 @@ Takes the bytes or text of a `.rules` file (or any input the engine reads) and
 gives `Span`s, the line/column ranges that every AST node and diagnostic
 carries, plus `Source.excerpt`, the source line with a caret under a span, for
 error messages. `decode_rules` turns a file's bytes into its text (UTF-8, an
-optional BOM dropped).
+optional BOM dropped); `look` reads a file and gives, beside its bytes, a
+`Probe` (what was found at that path, or that nothing was), which the cache
+keeps to tell later whether the same look would find the same.
 
 Lines are counted as the parser counts them: a line ends at "\\n" and nowhere
 else (not at a form feed, "\\r" alone, U+0085, U+2028 or U+2029), and a column
