@@ -32,6 +32,7 @@ remainder method). The overall rounded totals are the sums of the accounts'.
 from __future__ import annotations
 
 import itertools
+from operator import itemgetter
 from bisect import insort
 from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
@@ -42,7 +43,7 @@ import attrs
 from .errors import InvalidArgument, PricingError, RatecardError, RecordError
 from .moments import add_months, from_instant, instant_of
 from .money import EXACT, ZERO, exact_sum, round_amount
-from .rating import CYCLE_SECONDS, RatedRecord, Rater
+from .rating import CYCLE_SECONDS, RatedRecord, Rater, TokenColumns
 from .records import (
     CsvLayout,
     DuplicateRequest,
@@ -250,7 +251,6 @@ class _BillingRun:
         self.strict = strict
         self.on_progress = on_progress
         self.files: UsageFiles | None = None
-        self.request_ids: set[str] = set()
         self.read = self.rejected = 0
 
     def reject(self, reject: Reject) -> None:
@@ -258,16 +258,6 @@ class _BillingRun:
         if self.strict:
             raise RecordRejected(reject)
         self.on_reject(reject)
-
-    def add(self, rated: RatedRecord) -> None:
-        """A rated record onto the bill; `DuplicateRequest` when its request_id was billed already."""
-        request_id = rated.request_id
-        if request_id:
-            if request_id in self.request_ids:
-                raise DuplicateRequest(f"request_id '{shown(request_id, 80)}' was billed already in this run",
-                                       "a repeated request_id is billed once: the first one read")
-            self.request_ids.add(request_id)
-        self.biller.add(rated)
 
     def refuse(self, error: RatecardError, source: str, line: int, text: str) -> None:
         reason = error.message + (f" ({error.hint})" if error.hint else "")
@@ -284,7 +274,7 @@ class _BillingRun:
                 continue
             raw = isinstance(item, RawRecord)
             try:
-                self.add(rate(item.fields if raw else item))
+                self.biller.add(rate(item.fields if raw else item))
             except (RecordError, PricingError) as error:
                 if raw:
                     self.refuse(error, item.source, item.line, shown(item.text))
@@ -312,6 +302,7 @@ class _BillingRun:
         rate = self.rater.rate
         for line in usage.lines():
             item = json_record(usage, line)
+            number, text, _ = line
             if item is None:
                 continue
             self.read += 1
@@ -319,24 +310,31 @@ class _BillingRun:
                 self.reject(item)
             else:
                 try:
-                    self.add(rate(item.fields))
+                    self.biller.add(rate(item.fields))
                 except (RecordError, PricingError) as error:
-                    self.refuse(error, usage.source, line.number, shown(line.text))
+                    self.refuse(error, usage.source, number, shown(text))
             self.progress()
 
     def add_csv(self, usage: UsageInput) -> None:
+        """A CSV input: each row's values, picked by position, go through the same `Rater.rate_fields`."""
         lines = usage.lines()
         layout = CsvLayout.of(read_header(usage, lines), self.rater.book.token_types, usage.source)
-        rate_row, source = self.rater.row_rater(layout), usage.source
-        for line, row, reject in csv_rows(usage, lines, layout):
+        at_timestamp, at_account, at_region, at_model = layout.timestamp, layout.account, layout.region, layout.model
+        at_requests, at_request_id, token_indexes = layout.requests, layout.request_id, layout.token_indexes
+        columns, rate_fields, source = TokenColumns.of(layout.token_types), self.rater.rate_fields, usage.source
+        token_values = itemgetter(*token_indexes) if len(token_indexes) > 1 else lambda row: (row[token_indexes[0]],)
+        add = self.biller.add
+        for number, text, row, reject in csv_rows(usage, lines, layout):
             self.read += 1
             if reject is not None:
                 self.reject(reject)
             else:
                 try:
-                    self.add(rate_row(row))
+                    add(rate_fields(row[at_timestamp], row[at_account], row[at_region], row[at_model], columns,
+                                    token_values(row), None if at_requests is None else row[at_requests],
+                                    None if at_request_id is None else row[at_request_id]))
                 except (RecordError, PricingError) as error:
-                    self.refuse(error, source, line.number, shown(line.text))
+                    self.refuse(error, source, number, shown(text))
             if not self.read % PROGRESS_EVERY:
                 self.progress()
 
@@ -404,40 +402,54 @@ class LineKey(NamedTuple):
     tier: Tier
 
 
+class _Account:
+    """What the biller keeps for one account while records come in."""
+
+    __slots__ = ("usage", "trial", "first_seen", "prefix")
+
+    def __init__(self, first_seen: int, prefix: _QuotaPrefix | None) -> None:
+        self.usage: dict[tuple, list[int]] = {}  # (cycle, offer, tier, token types) -> tokens of each type
+        self.trial: dict[tuple, list[int]] = {}  # the same, for usage inside the free trial
+        self.first_seen = first_seen  # instant of its earliest record
+        self.prefix = prefix  # None: no quota, or none left
+
+
 class _Biller:
     def __init__(self, book: PriceBook, currency: str, ledger: QuotaLedger) -> None:
         self.book = book
         self.currency = currency
         self.ledger = ledger
-        # account -> (cycle, offer, tier, token types) -> tokens of each type, summed
-        self.usage: dict[str, dict[tuple, list[int]]] = {}
-        self.trial: dict[str, dict[tuple, list[int]]] = {}
-        self.first_seen: dict[str, int] = {}  # account -> instant of its earliest record
-        self.prefixes: dict[str, _QuotaPrefix | None] = {}
+        self.accounts: dict[str, _Account] = {}
+        self.request_ids: set[str] = set()  # of the records billed so far
         self.consumes = book.quota.consumes if book.quota else ()
         self._consumable: dict[tuple, tuple[tuple[int, str], ...]] = {}
 
     def add(self, rated: RatedRecord) -> None:
-        instant, account, offer, tier, cycle, token_types, totals, in_trial = rated[:8]
+        """A rated record onto the bill; `DuplicateRequest` when its request_id was billed already."""
+        instant, account, offer, tier, cycle, token_types, totals, in_trial, request_id, _ = rated
+        if request_id:
+            if request_id in self.request_ids:
+                raise DuplicateRequest(f"request_id '{shown(request_id, 80)}' was billed already in this run",
+                                       "a repeated request_id is billed once: the first one read")
+            self.request_ids.add(request_id)
+        state = self.accounts.get(account) or self._new_account(account, instant)
         key = (cycle, offer, tier, token_types)
-        _add_counts(self.usage, account, key, totals)
+        _add_counts(state.usage, key, totals)
         if in_trial:
-            _add_counts(self.trial, account, key, totals)
-        seen = self.first_seen.get(account)
-        if seen is None or instant < seen:
-            self.first_seen[account] = instant
-        if self.consumes and not in_trial:
-            prefix = self.prefixes.get(account, _NOT_YET)
-            if prefix is _NOT_YET:
-                prefix = self._new_prefix(account)
-            if prefix is not None and not (prefix.full and instant > prefix.last_instant):
-                self._offer_to_quota(prefix, rated, LineKey(cycle, offer, tier))
+            _add_counts(state.trial, key, totals)
+        elif state.prefix is not None and not (state.prefix.full and instant > state.prefix.last_instant):
+            self._offer_to_quota(state.prefix, rated, LineKey(cycle, offer, tier))
+        if instant < state.first_seen:
+            state.first_seen = instant
 
-    def _new_prefix(self, account: str) -> _QuotaPrefix | None:
-        before = self.ledger.get(account)
-        free = self.book.quota.free_tokens - (before.consumed if before else 0)
-        prefix = self.prefixes[account] = _QuotaPrefix(free) if free > 0 else None
-        return prefix
+    def _new_account(self, account: str, instant: int) -> _Account:
+        prefix = None
+        if self.consumes:
+            before = self.ledger.get(account)
+            free = self.book.quota.free_tokens - (before.consumed if before else 0)
+            prefix = _QuotaPrefix(free) if free > 0 else None
+        state = self.accounts[account] = _Account(instant, prefix)
+        return state
 
     def _offer_to_quota(self, prefix: _QuotaPrefix, rated: RatedRecord, line_key: LineKey) -> None:
         positions = self._consumable.get((rated.tier, rated.token_types))
@@ -462,13 +474,13 @@ class _Biller:
     def _quota_credits(self) -> tuple[dict[str, dict[LineKey, dict[str, int]]], dict[str, AccountQuota]]:
         credits: dict[str, dict[LineKey, dict[str, int]]] = {}
         accounts = dict(self.ledger.accounts)
-        for account, seen in self.first_seen.items():
-            before = accounts.get(account)
+        for account, state in self.accounts.items():
+            seen, before = state.first_seen, accounts.get(account)
             if before is not None:
                 seen = min(seen, instant_of(before.first_use))
             first_use = from_instant(seen, self.book.zone)
             consumed = before.consumed if before else 0
-            prefix = self.prefixes.get(account)
+            prefix = state.prefix
             if prefix is not None:
                 window_end = instant_of(self._window_end(first_use))
                 remaining = prefix.free
@@ -496,10 +508,10 @@ class _Biller:
         cycles: dict[int, datetime] = {}
         lines: list[BillLine] = []
         accounts: dict[str, Totals] = {}
-        expected = sum(len(buckets) for buckets in self.usage.values()) * 2
-        for account in sorted(self.usage):
-            usage = _by_line(self.usage.pop(account))
-            trial = _by_line(self.trial.pop(account, {}))
+        expected = sum(len(state.usage) for state in self.accounts.values()) * 2
+        for account in sorted(self.accounts):
+            state = self.accounts.pop(account)
+            usage, trial = _by_line(state.usage), _by_line(state.trial)
             account_credits = credits.pop(account, {})
             made = []
             for line_key in sorted(usage, key=_line_order):
@@ -567,17 +579,10 @@ def largest_remainder(amounts: list[Decimal], target: Decimal, quantum: Decimal,
         yield position, step
 
 
-_NOT_YET = object()
-
-
-def _add_counts(buckets: dict[str, dict[tuple, list[int]]], account: str, key: tuple, totals: tuple[int, ...]
-                ) -> None:
-    by_key = buckets.get(account)
-    if by_key is None:
-        by_key = buckets[account] = {}
-    bucket = by_key.get(key)
+def _add_counts(buckets: dict[tuple, list[int]], key: tuple, totals: tuple[int, ...]) -> None:
+    bucket = buckets.get(key)
     if bucket is None:
-        by_key[key] = list(totals)
+        buckets[key] = list(totals)
     elif len(totals) == 2:  # input and output: the common case, without a loop
         bucket[0] += totals[0]
         bucket[1] += totals[1]

@@ -18,19 +18,18 @@ compare and bucket than aware datetimes.
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
-from typing import Any, Callable, Mapping, NamedTuple, Sequence
+from typing import Any, Mapping, NamedTuple, Sequence
 
 from .errors import PricingError
 from .moments import from_instant, instant_of
 from .records import (
     REQUIRED_TOKENS,
     TOKEN_SUFFIX,
-    CsvLayout,
     MalformedRow,
     MissingField,
     UsageRecord,
     field_text,
-    parse_count,
+    parse_counts,
     parse_requests,
     parse_timestamp,
     token_fields,
@@ -53,8 +52,14 @@ class RatedRecord(NamedTuple):
     token_types: tuple[str, ...]
     totals: tuple[int, ...]  # tokens of each type, all requests together
     in_trial: bool
-    order: tuple  # ties between records of one instant: request_id, region, model, token counts, requests
     request_id: str
+    requests: int
+
+    @property
+    def order(self) -> tuple:
+        """Ties between records of one instant: request_id, region, model, token types and counts, requests."""
+        counts = self.totals if self.requests == 1 else tuple(total // self.requests for total in self.totals)
+        return (self.request_id, self.offer.region.id, self.offer.model, self.token_types, counts, self.requests)
 
     @property
     def tokens(self) -> tuple[tuple[str, int], ...]:
@@ -79,7 +84,7 @@ class TokenColumns(NamedTuple):
         needed = tuple(required or name in REQUIRED_TOKENS for name in names)
         return cls(token_types, names, needed, all(needed))
 
-    def present(self, values: list[Any]) -> tuple[TokenColumns, list[Any]]:
+    def present(self, values: Sequence[Any]) -> tuple[TokenColumns, list[Any]]:
         """These columns and `values` without the empty optional ones: the record has none of those types."""
         keep = [i for i, value in enumerate(values) if self.required[i] or not (value == "" or value is None)]
         kept = TokenColumns(tuple(self.types[i] for i in keep), tuple(self.names[i] for i in keep),
@@ -131,29 +136,20 @@ class Rater:
                                 record.get("model"), TokenColumns.of(tuple(t for _, t in pairs)),
                                 [record[name] for name in names], record.get("requests"), record.get("request_id"))
 
-    def row_rater(self, layout: CsvLayout) -> Callable[[Sequence[str]], RatedRecord]:
-        """`rate` for the rows of one CSV file: the same validation and placement, with values picked by position."""
-        at_timestamp, at_account, at_region, at_model = layout.timestamp, layout.account, layout.region, layout.model
-        at_requests, at_request_id, token_indexes = layout.requests, layout.request_id, layout.token_indexes
-        columns, rate_fields = TokenColumns.of(layout.token_types), self.rate_fields
-
-        def rate_row(row: Sequence[str]) -> RatedRecord:
-            return rate_fields(row[at_timestamp], row[at_account], row[at_region], row[at_model], columns,
-                               [row[index] for index in token_indexes],
-                               None if at_requests is None else row[at_requests],
-                               None if at_request_id is None else row[at_request_id])
-        return rate_row
-
     def rate_fields(self, timestamp: Any, account: Any, region: Any, model: Any, columns: TokenColumns,
-                    values: list[Any], requests: Any, request_id: Any) -> RatedRecord:
+                    values: Sequence[Any], requests: Any, request_id: Any) -> RatedRecord:
         """Validate one record's field values, in a fixed order (so every input reports the same first fault)."""
-        account = field_text("account", account)
-        region = field_text("region", region)
-        model = field_text("model", model)
+        # `field_text` strips and checks; text that strips to something is taken without the call
+        if type(account) is not str or not (account := account.strip()):
+            account = field_text("account", account)
+        if type(region) is not str or not (region := region.strip()):
+            region = field_text("region", region)
+        if type(model) is not str or not (model := model.strip()):
+            model = field_text("model", model)
         instant = self.instant_of_text(timestamp) if type(timestamp) is str else self.instant_of_value(timestamp)
         if not columns.all_required and ("" in values or None in values):
             columns, values = columns.present(values)
-        counts = tuple([parse_count(name, value) for name, value in zip(columns.names, values)])
+        counts = parse_counts(columns.names, values)
         requests = 1 if requests is None or requests == "" else parse_requests(requests)
         request_id = "" if request_id is None else (request_id if type(request_id) is str else str(request_id)).strip()
         return self.place(instant, account, region, model, columns.types, counts, requests, request_id)
@@ -176,8 +172,7 @@ class Rater:
         return _new_rated(RatedRecord, (
             instant, account, offer, tier, local - local % self.cycle_seconds - self.zone_seconds, plan.kept_types,
             counts if requests == 1 else tuple([count * requests for count in counts]),
-            trial_until is not None and instant < trial_until,
-            (request_id, offer.region.id, offer.model, plan.kept_types, counts, requests), request_id))
+            trial_until is not None and instant < trial_until, request_id, requests))
 
     # -- cached lookups -------------------------------------------------------------------------------
 
@@ -233,18 +228,21 @@ class Rater:
         records crowd into few minutes. The cache is keyed by the text less its
         two seconds digits and holds only texts of the one fixed shape
         `YYYY-MM-DDTHH:MM:SS+HH:MM` (or `...SSZ`) that parsed whole, so a hit
-        means this text differs from a valid one only in those two digits,
-        which are then checked to be ASCII 00-59 before they are used.
+        means this text differs from a valid one only in those two characters,
+        which are then looked up among the 60 texts `00` to `59`.
         """
         minute = self._minutes.get(text[:17] + text[19:])
-        if minute is not None and len(text) in (20, 25):
-            tens, units = text[17], text[18]
-            if "0" <= tens <= "5" and "0" <= units <= "9":
-                return (minute + int(tens + units)) * 1_000_000
+        if minute is not None:
+            second = _SECONDS.get(text[17:19])
+            if second is not None and len(text) in (20, 25):
+                return (minute + second) * 1_000_000
         moment = parse_timestamp(text, self.assume_tz)
         if _cacheable_shape(text):
             self._minutes[text[:17] + text[19:]] = instant_of(moment.replace(second=0)) // 1_000_000
         return instant_of(moment)
+
+
+_SECONDS = {f"{second:02d}": second for second in range(60)}
 
 
 def _cacheable_shape(text: str) -> bool:
