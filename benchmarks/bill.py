@@ -12,6 +12,15 @@ its own process:
 Prints records/s and the ratios, and the peak memory of `ratecard bill` at N/10
 and N records. Goals: at least 2x the hand-written rater, at least half the
 speed of the bare parse, and peak memory flat as the record count grows 10x.
+
+Two more cases, each in a process of its own:
+- one busy account inside its free quota: 40,000 one-token records (in order
+  and reversed) must bill in well under a second (the quota prefix keeps a
+  running total, so the work is linear);
+- a many-account bill (`--accounts`, default 2,000 accounts, N records): bytes
+  held per bill line (tracemalloc) and peak RSS per line, and microseconds per
+  line to build the lines and write them as JSON. Goals: under 400 bytes per
+  line held, under 5 us per line built and written.
 """
 
 from __future__ import annotations
@@ -87,6 +96,64 @@ def generate(path: Path, count: int, seed: int = 1) -> None:
                           rng.randrange(0, 800), rng.randrange(1, 20), f"r{number}"])
 
 
+QUOTA_CASE = r'''
+import sys, time
+from datetime import datetime, timedelta, timezone
+import ratecard
+book = ratecard.load("emr-starrocks-ai-function")
+start = datetime(2026, 5, 1, tzinfo=timezone.utc)
+records = [{"timestamp": (start + timedelta(seconds=n)).isoformat(), "account": "busy", "region": "us-east-1",
+            "model": "qwen-plus", "input_tokens": "1", "output_tokens": "0"} for n in range(int(sys.argv[1]))]
+for name, ordered in (("in order", records), ("reversed", records[::-1])):
+    began = time.perf_counter()
+    bill = book.bill(ordered)
+    print(f"{name}: {time.perf_counter() - began:.3f} s")
+'''
+
+LINES_CASE = r'''
+import gc, io, resource, sys, time, tracemalloc
+import ratecard
+from ratecard.records import read_usage
+from ratecard.writers import write_bill
+book = ratecard.load("emr-starrocks-ai-function")
+path, trace = sys.argv[1], sys.argv[2] == "trace"
+phases = {}
+def progress(p):
+    phases.setdefault(p.phase, time.perf_counter())
+if trace:
+    tracemalloc.start()
+gc.collect()
+before = tracemalloc.get_traced_memory()[0] if trace else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+bill = book.bill(read_usage([path]), on_progress=progress)
+built = time.perf_counter()
+gc.collect()
+if trace:
+    held = tracemalloc.get_traced_memory()[0] - before
+    print(len(bill.lines), held)
+else:
+    peak = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024
+    class Null(io.TextIOBase):
+        def write(self, text):
+            return len(text)
+    write_bill(bill, book, "json", Null())
+    written = time.perf_counter()
+    print(len(bill.lines), peak, built - phases["billing"], written - built)
+'''
+
+
+def generate_many_accounts(path: Path, count: int, accounts: int, seed: int = 2) -> None:
+    """Usage that makes a bill line of almost every record: many accounts, spread over 30 days."""
+    rng = random.Random(seed)
+    start = datetime(2026, 5, 1, tzinfo=timezone(timedelta(hours=8)))
+    with open(path, "w", newline="") as handle:
+        out = csv.writer(handle, lineterminator="\n")
+        out.writerow(["timestamp", "account", "region", "model", "input_tokens", "output_tokens", "requests"])
+        for _ in range(count):
+            moment = start + timedelta(seconds=rng.randrange(0, 30 * 24 * 3600))
+            out.writerow([moment.isoformat(), f"acct-{rng.randrange(accounts):05d}", rng.choice(REGIONS), "qwen-plus",
+                          rng.randrange(1, 4_000), rng.randrange(0, 800), rng.randrange(1, 20)])
+
+
 def measure(command: list[str]) -> tuple[float, int]:
     """Wall seconds and peak RSS (KiB) of one process, the best of three runs."""
     runs = []
@@ -100,7 +167,9 @@ def measure(command: list[str]) -> tuple[float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=1_000_000)
-    count = parser.parse_args().records
+    parser.add_argument("--accounts", type=int, default=2_000, help="accounts of the many-account case")
+    arguments = parser.parse_args()
+    count = arguments.records
     ratecard = [sys.executable, "-m", "ratecard.cli.ratecard", "bill", "emr-starrocks-ai-function"]
     with tempfile.TemporaryDirectory() as folder:
         small, large = Path(folder, "small.csv"), Path(folder, "large.csv")
@@ -122,6 +191,20 @@ def main() -> None:
     print(f"peak memory: {peak_small / 1024:.0f} MiB at {count // 10:,} records ({lines_small:,} bill lines), "
           f"{peak_large / 1024:.0f} MiB at {count:,} ({lines_large:,} bill lines): "
           f"{peak_large / peak_small:.2f}x for 10x the records (goal: flat)")
+    quota = subprocess.run([sys.executable, "-c", QUOTA_CASE, "40000"], capture_output=True, text=True, check=True)
+    print("one account, 40,000 one-token records inside its quota: " + ", ".join(quota.stdout.split("\n")[:2])
+          + " (goal: well under 1 s)")
+    with tempfile.TemporaryDirectory() as folder:
+        many = Path(folder, "many.csv")
+        generate_many_accounts(many, count, arguments.accounts)
+        run = [sys.executable, "-c", LINES_CASE, str(many)]
+        lines, held = map(int, subprocess.run([*run, "trace"], capture_output=True, text=True, check=True).stdout.split())
+        output = subprocess.run([*run, "time"], capture_output=True, text=True, check=True).stdout.split()
+    lines, peak, build, write = int(output[0]), int(output[1]), float(output[2]), float(output[3])
+    print(f"{arguments.accounts:,} accounts, {count:,} records: {lines:,} bill lines; "
+          f"{held / lines:.0f} bytes held per line (goal < 400), {peak / lines:.0f} bytes of peak RSS per line; "
+          f"{build / lines * 1e6:.2f} us per line built + {write / lines * 1e6:.2f} us written as JSON "
+          f"(goal < 5 us together)")
 
 
 if __name__ == "__main__":

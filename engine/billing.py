@@ -146,8 +146,12 @@ class BillLine:
     @property
     def amount_rounded(self) -> Decimal:
         """Rounded as the book says, then adjusted so that the lines add up to the rounded totals."""
+        return self.rounded(self.amount)
+
+    def rounded(self, amount: Decimal) -> Decimal:
+        """`amount_rounded`, given this line's `amount` (for writers that have it already)."""
         context = self.context
-        rounded = round_amount(self.amount, context.quantum, context.round_mode)
+        rounded = round_amount(amount, context.quantum, context.round_mode)
         return EXACT.add(rounded, EXACT.multiply(context.quantum, self.adjustment)) if self.adjustment else rounded
 
     @property

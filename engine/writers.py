@@ -15,7 +15,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from json.encoder import encode_basestring_ascii as _json_text
 from decimal import Decimal
 from functools import lru_cache
 from itertools import groupby
@@ -30,7 +31,7 @@ from .moments import format_zone
 from .money import EXACT, exact_sum, plain
 from .records import Reject, csv_text
 from .resources import rules_dir
-from .tables import PriceBook
+from .tables import PriceBook, Tier
 
 LINE_COLUMNS = ("cycle_start", "cycle_end", "account", "region", "model", "tier", "token_type", "kind", "quantity",
                 "unit_price", "pricing_unit", "amount", "amount_rounded", "currency", "description", "rate_source")
@@ -50,7 +51,12 @@ SERVICE_CATEGORY, SERVICE_SUBCATEGORY = "AI and Machine Learning", "Generative A
 
 def rate_source(line: BillLine) -> str:
     """Where the rate that priced the line is written: `rules/x.rules:22:7`."""
-    span = line.tier.span
+    return _rate_source(line.tier)
+
+
+@lru_cache(maxsize=4096)
+def _rate_source(tier: Tier) -> str:
+    span = tier.span
     return f"{shown_path(span.path)}:{span.line}:{span.column}"
 
 
@@ -66,10 +72,18 @@ def shown_path(path: str) -> str:
     return path
 
 
+@lru_cache(maxsize=4096)
+def _cycle_texts(start: datetime, seconds: int) -> tuple[str, str]:
+    return start.isoformat(), (start + timedelta(seconds=seconds)).isoformat()
+
+
 def line_fields(line: BillLine) -> dict[str, Any]:
+    """A bill line as plain data, in the order of `LINE_COLUMNS`: what every format writes."""
+    cycle_start, cycle_end = _cycle_texts(line.cycle_start, line.context.cycle_seconds)
+    amount = line.amount
     return {
-        "cycle_start": line.cycle_start.isoformat(),
-        "cycle_end": line.cycle_end.isoformat(),
+        "cycle_start": cycle_start,
+        "cycle_end": cycle_end,
         "account": line.account,
         "region": line.region,
         "model": line.model,
@@ -77,14 +91,23 @@ def line_fields(line: BillLine) -> dict[str, Any]:
         "token_type": line.token_type,
         "kind": line.kind,
         "quantity": line.quantity,
-        "unit_price": plain(line.unit_price),
+        "unit_price": str(line.unit_price),
         "pricing_unit": line.pricing_unit,
-        "amount": plain(line.amount),
-        "amount_rounded": str(line.amount_rounded),
+        "amount": plain(amount),
+        "amount_rounded": str(line.rounded(amount)),
         "currency": line.currency,
         "description": line.description,
         "rate_source": rate_source(line),
     }
+
+
+_LINE_JSON = "{" + ", ".join(f'"{column}": %s' for column in LINE_COLUMNS) + "}"
+
+
+def line_json(line: BillLine) -> str:
+    """`json.dumps(line_fields(line))`, without its general machinery: the values are only text and integers."""
+    return _LINE_JSON % tuple([_json_text(value) if type(value) is str else str(value)
+                               for value in line_fields(line).values()])
 
 
 def totals_fields(totals: Totals) -> dict[str, str]:
@@ -116,7 +139,7 @@ def json_chunks(bill: Bill, book: PriceBook) -> Iterator[str]:
     yield json.dumps(bill_header(bill, book), indent=2)[:-2] + ',\n  "lines": ['
     separator = "\n    "
     for line in bill.lines:
-        yield separator + json.dumps(line_fields(line))
+        yield separator + line_json(line)
         separator = ",\n    "
     yield "\n  ]\n}\n" if bill.lines else "]\n}\n"
 
