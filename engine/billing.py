@@ -620,6 +620,3 @@ def _ordered_types(tier: Tier, counts: Mapping[str, int]) -> list[str]:
     """The tier's token types in book order, then any others by name."""
     return [t for t in tier.token_types if t in counts] + sorted(t for t in counts if t not in tier.token_types)
 
-
-def progress_printer(stream=None):  # TEMPORARY: the CLI's progress display replaces this (issue 7)
-    return None

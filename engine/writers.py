@@ -246,7 +246,10 @@ def focus_row(line: BillLine, book: PriceBook) -> dict[str, Any]:
 
 
 def focus_chunks(bill: Bill, book: PriceBook) -> Iterator[str]:
-    return _csv_chunks(FOCUS_COLUMNS, (focus_row(line, book) for line in bill.lines))
+    """FOCUS rows: every usage line, and every credit line that credits something (a credit of 0, for a type the
+    book does not bill, would be a placeholder row)."""
+    return _csv_chunks(FOCUS_COLUMNS, (focus_row(line, book) for line in bill.lines
+                                       if line.kind == "usage" or line.billed))
 
 
 def table_chunks(bill: Bill, book: PriceBook) -> Iterator[str]:
