@@ -91,7 +91,7 @@ class LineContext:
     trial_reason: str
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, repr=False)
 class BillLine:
     """One line of a bill. Small on purpose (a bill may hold millions): amounts are computed when read."""
 
@@ -105,6 +105,11 @@ class BillLine:
     price: UnitPrice | None  # None for a token type the book marks `not billed`
     context: LineContext
     adjustment: int = 0  # quanta added to this line's own rounding, so that the lines add up to the totals
+
+    def __repr__(self) -> str:
+        return (f"BillLine({self.cycle_start.isoformat()} {self.account!r} {self.region} {self.model} "
+                f"tier {self.tier.index} {self.token_type} {self.kind} {self.quantity} tokens: "
+                f"{self.currency} {self.amount})")
 
     @property
     def cycle_end(self) -> datetime:
