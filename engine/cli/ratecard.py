@@ -16,25 +16,20 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from .. import __version__
-from ..billing import RecordRejected, progress_printer
+from ..billing import RecordRejected
 from ..errors import PricingError, RatecardError, RulesError
 from ..loader import load, shipped_books
 from ..moments import parse_moment, parse_zone
 from ..money import plain, round_amount
 from ..quote import Quote, require_currency
-from ..records import Reject, parse_count, parse_requests, read_usage
+from ..records import parse_count, parse_requests, read_usage
 from ..tables import PriceBook
-from ..writers import FORMATS, AtomicFile, reject_row, rejects_csv_header, write_atomic
+from ..writers import FORMATS, write_bill
 from .crash import report_crash
+from .outputs import BillOutputs, UsageError, plan_outputs
 from .render import diagnostic_text
 
 EXIT_OK, EXIT_UNPRICED, EXIT_USAGE = 0, 1, 2
-
-
-class UsageError(RatecardError):
-    """The command was asked for something it cannot do (a missing file, an unknown currency, ...)."""
-
-    code = "E010"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -55,8 +50,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UnicodeDecodeError as error:
         _fail(UsageError(f"a usage file is not UTF-8 text ({error.reason})", "save it as UTF-8"))
         return EXIT_USAGE
-    except OSError as error:  # os.replace names the destination second
-        _fail(UsageError(f"{error.strerror or error}: {error.filename2 or error.filename}"))
+    except OSError as error:  # reading: writing fails as a WriteError, which names the user's path
+        where = error.filename2 or error.filename
+        _fail(UsageError(f"{error.strerror or error}: {where}" if where else str(error.strerror or error)))
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("ratecard: interrupted", file=sys.stderr)
@@ -97,12 +93,17 @@ def _parser() -> argparse.ArgumentParser:
     bill = commands.add_parser("bill", help="bill usage records (CSV or JSON Lines)",
                                description="Turn usage records into an exact bill in the book's billing cycles.")
     bill.add_argument("book", metavar="BOOK", help="a .rules file or the name of a shipped book")
-    bill.add_argument("usage", metavar="USAGE", nargs="+", help="usage files: .csv with a header, or .jsonl")
+    bill.add_argument("usage", metavar="USAGE", nargs="+",
+                      help="usage files: .csv with a header, or .jsonl; - reads standard input")
+    bill.add_argument("--input-format", choices=("csv", "jsonl"),
+                      help="the format of the usage (default: by suffix; on standard input, sniffed: { is JSON Lines)")
     bill.add_argument("--currency", help="currency of the bill (default: the book's first)")
     bill.add_argument("--format", choices=tuple(FORMATS), default="table")
-    bill.add_argument("--out", metavar="PATH", help="write the bill here (atomically) instead of to stdout")
+    bill.add_argument("--out", metavar="PATH",
+                      help="write the bill here, together with its rejects (default, or -: standard output)")
     bill.add_argument("--rejects", metavar="PATH",
-                      help="write rejected records here (default: next to --out, else next to the first usage file)")
+                      help="write rejected records here (default: NAME.rejects.csv next to --out, else next to the "
+                           "first usage file, else in the current directory)")
     bill.add_argument("--strict", action="store_true", help="stop at the first bad record (exit 1, no bill)")
     bill.add_argument("--assume-tz", metavar="TZ", type=_zone,
                       help="zone for timestamps without an offset, e.g. UTC+8 (default: reject them)")
@@ -175,84 +176,33 @@ def _quote(args: argparse.Namespace) -> int:
 
 
 def _bill(args: argparse.Namespace) -> int:
+    plan = plan_outputs(args.out, args.rejects, args.usage, read=[args.book])
     book = load(args.book)
-    rejects_path = Path(args.rejects) if args.rejects else _default_rejects(args)
-    _check_bill_arguments(args, book, rejects_path)
-    rejects = RejectsFile(rejects_path, bool(args.rejects))
-    progress = progress_printer()
-    try:
-        result = book.bill(read_usage(args.usage), currency=args.currency, assume_tz=args.assume_tz,
-                           on_reject=rejects.add, strict=args.strict, on_progress=progress)
-        rejects.close()
-    except BaseException:  # no bill: leave no rejects file behind either
-        rejects.discard()
-        raise
-    finally:
-        if progress is not None:
-            sys.stderr.write("\r\033[K")  # clear the progress line
-    text = FORMATS[args.format](result, book)
-    if args.out:
-        write_atomic(args.out, text)
-    else:
-        sys.stdout.write(text)
+    _check_currency(book, args.currency)
+    with BillOutputs(plan, on_wait=_say_waiting) as outputs:
+        result = book.bill(read_usage(args.usage, input_format=args.input_format), currency=args.currency,
+                           assume_tz=args.assume_tz, on_reject=outputs.add_reject, strict=args.strict)
+        outputs.write_bill(lambda handle: write_bill(result, book, args.format, handle))
+        outputs.commit()
     summary = f"ratecard: {result.read:,} records read = {result.billed:,} billed + {result.rejected:,} rejected"
-    if rejects.written:
-        summary += f"; rejects in {rejects.path}"
+    if outputs.rejects_written:
+        summary += f"; rejects in {plan.rejects}"
     print(summary, file=sys.stderr)
     return EXIT_OK if result.rejected == 0 else EXIT_UNPRICED
 
 
-def _check_bill_arguments(args: argparse.Namespace, book: PriceBook, rejects: Path) -> None:
-    """Everything that can be known to fail before a record is read."""
-    for name in args.usage:
-        if not Path(name).is_file():
-            raise UsageError(f"no such usage file: {name}", "pass CSV (.csv) or JSON Lines (.jsonl) files")
-    if args.currency is not None:
+def _check_currency(book: PriceBook, currency: str | None) -> None:
+    """A currency the book has no prices in is known before a record is read: a usage error, not a reject."""
+    if currency is not None:
         try:
-            require_currency(book, args.currency)
-        except PricingError as error:  # known before a record is read: a usage error, not a reject
+            require_currency(book, currency)
+        except PricingError as error:
             raise UsageError(error.message, error.hint) from None
-    for path in (Path(args.out) if args.out else None, rejects):
-        if path is not None and not path.parent.is_dir():
-            raise UsageError(f"cannot write {path}: no such directory", "create the directory first")
-        if path is not None and path.is_dir():
-            raise UsageError(f"cannot write {path}: it is a directory", "name a file to write")
 
 
-def _default_rejects(args: argparse.Namespace) -> Path:
-    anchor = Path(args.out) if args.out else Path(args.usage[0])
-    return anchor.with_name(anchor.stem + ".rejects.csv")
-
-
-class RejectsFile:
-    """Rejected records, streamed to an `AtomicFile` opened at the first one (or always, when asked for)."""
-
-    def __init__(self, path: Path, always: bool) -> None:
-        self.path = path
-        self.always = always
-        self.written = False
-        self._file: AtomicFile | None = None
-
-    def add(self, reject: Reject) -> None:
-        if self._file is None:
-            self._open()
-        self._file.write(reject_row(reject))
-
-    def _open(self) -> None:
-        self._file = AtomicFile(self.path)
-        self._file.write(rejects_csv_header())
-
-    def close(self) -> None:
-        if self._file is None and self.always:
-            self._open()
-        if self._file is not None:
-            self._file.commit()
-            self.written = True
-
-    def discard(self) -> None:
-        if self._file is not None:
-            self._file.discard()
-            self._file = None
+def _say_waiting(path: Path) -> None:
+    print(f"ratecard: waiting for another ratecard bill writing in {path.parent} (this one writes {path})",
+          file=sys.stderr, flush=True)
 
 
 def quote_text(book: PriceBook, quote: Quote) -> str:
