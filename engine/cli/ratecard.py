@@ -27,6 +27,7 @@ from ..tables import PriceBook
 from ..writers import FORMATS, write_bill
 from .crash import report_crash
 from .outputs import BillOutputs, UsageError, plan_outputs
+from .progress import progress_display
 from .render import diagnostic_text
 
 EXIT_OK, EXIT_UNPRICED, EXIT_USAGE = 0, 1, 2
@@ -179,10 +180,12 @@ def _bill(args: argparse.Namespace) -> int:
     plan = plan_outputs(args.out, args.rejects, args.usage, read=[args.book])
     book = load(args.book)
     _check_currency(book, args.currency)
-    with BillOutputs(plan, on_wait=_say_waiting) as outputs:
+    with progress_display(sys.stderr) as progress, BillOutputs(plan, on_wait=_say_waiting) as outputs:
         result = book.bill(read_usage(args.usage, input_format=args.input_format), currency=args.currency,
-                           assume_tz=args.assume_tz, on_reject=outputs.add_reject, strict=args.strict)
-        outputs.write_bill(lambda handle: write_bill(result, book, args.format, handle))
+                           assume_tz=args.assume_tz, on_reject=outputs.add_reject, strict=args.strict,
+                           on_progress=progress.on_bill)
+        outputs.write_bill(lambda handle: write_bill(result, book, args.format,
+                                                     progress.writing(handle, result, book, args.format)))
         outputs.commit()
     summary = f"ratecard: {result.read:,} records read = {result.billed:,} billed + {result.rejected:,} rejected"
     if outputs.rejects_written:
