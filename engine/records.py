@@ -13,9 +13,10 @@ display name), `model`, `input_tokens`, `output_tokens`, optional `requests`
 
 Every physical line is one record (no field may contain a line break), read
 as bytes and decoded on its own, so a stray quote or a bad byte never
-swallows the lines after it. The field parsers here (`parse_count`,
-`parse_requests`, `field_text`, `check_moment`) are the only ones: the CSV
-fast path and the general path of `rating.py` both call them.
+swallows the lines after it. The field parsers here (`parse_counts`,
+`parse_count`, `parse_requests`, `field_text`, `parse_timestamp`) are the
+only ones: CSV rows, JSON Lines records and callers' dicts all reach them
+through `rating.Rater.rate_fields`.
 """
 
 from __future__ import annotations
@@ -107,9 +108,6 @@ class RawRecord(NamedTuple):
     line: int
     fields: Mapping[str, Any]
     text: str  # the original line
-
-    def original(self) -> str:
-        return self.text
 
 
 def csv_text(values: Iterable[Any]) -> str:
@@ -528,19 +526,3 @@ def parse_requests(value: Any) -> int:
         raise BadCount(f"requests is {requests:,}, more than ratecard bills in one record",
                        f"a record stands for at most {MAX_REQUESTS:,} requests; split it")
     return requests
-
-
-def parse_tokens(values: Iterable[tuple[str, Any]], required: Iterable[bool]) -> tuple[tuple[str, ...], tuple[int, ...]]:
-    """Token types and counts per request from (token type, value) pairs.
-
-    A required column (`input_tokens`, `output_tokens`) must hold a count; an
-    empty optional `<type>_tokens` field means the record has no tokens of
-    that type.
-    """
-    types, counts = [], []
-    for (token_type, value), needed in zip(values, required):
-        if not needed and (value is None or value == ""):
-            continue
-        types.append(token_type)
-        counts.append(parse_count(token_type + TOKEN_SUFFIX, value))
-    return tuple(types), tuple(counts)

@@ -161,8 +161,9 @@ def test_counts_beyond_the_limits_are_rejects_with_a_reason(starrocks, field, va
 
 
 def test_a_5000_digit_json_number_is_a_reject(starrocks, tmp_path):
+    huge = "1" + "0" * 5000
     jsonl = write(tmp_path, "u.jsonl", '{"timestamp": "2026-05-01T10:00:00Z", "account": "a", "region": "us-east-1",'
-                                       ' "model": "qwen-plus", "input_tokens": 1' + "0" * 5000 + ', "output_tokens": 1}\n')
+                                       f' "model": "qwen-plus", "input_tokens": {huge}, "output_tokens": 1}}\n')
     assert [r.code for r in starrocks.bill(read_usage([jsonl])).rejects] == ["E204"]
 
 
