@@ -7,8 +7,8 @@ and gives one tqdm bar per phase on stderr, cleared at the end:
     reading:  45%|████▌     | 45.0M/100M [00:08<00:10, 5.60MB/s, 1,234,567 records, 154,321 records/s]
 
 Reading counts input bytes (no percentage on standard input, whose size is
-unknown), billing counts the lines made, writing counts the characters
-written against an estimate made by writing a sample of the bill's lines.
+unknown), billing counts the lines made, writing counts the bytes written
+against an estimate made by writing a sample of the bill's lines.
 `progress_display(stream)` gives `NoProgress` when `stream` is not a terminal:
 then nothing is shown, nothing is counted, and tqdm is never imported.
 """
@@ -16,9 +16,12 @@ then nothing is shown, nothing is counted, and tqdm is never imported.
 from __future__ import annotations
 
 import os
+import stat
+import threading
 import time
+from contextlib import contextmanager
 from io import StringIO
-from typing import Any, TextIO
+from typing import Any, Callable, Iterator, TextIO
 
 import attrs
 
@@ -42,8 +45,10 @@ class NoProgress:
 
     on_bill = None
 
-    def writing(self, handle: TextIO, bill: Bill, book: PriceBook, form: str) -> TextIO:
-        return handle
+    @contextmanager
+    def writing(self, handle: TextIO, bill: Bill, book: PriceBook, form: str) -> Iterator[TextIO]:
+        """The handle to write `bill` through while the "writing" phase is shown (here: `handle` itself)."""
+        yield handle
 
     def __enter__(self) -> NoProgress:
         return self
@@ -78,10 +83,25 @@ class TerminalProgress(NoProgress):
             self._bar.set_postfix_str(f"{report.records:,} records, {rate:,.0f} records/s", refresh=False)
         self._advance(report.bytes_done)
 
-    def writing(self, handle: TextIO, bill: Bill, book: PriceBook, form: str) -> TextIO:
-        """`handle`, counting what goes through it on a "writing" bar."""
+    @contextmanager
+    def writing(self, handle: TextIO, bill: Bill, book: PriceBook, form: str) -> Iterator[TextIO]:
+        """Show the "writing" phase while `bill` is written through the handle given.
+
+        A regular file is watched from a thread (its size, every `REFRESH_SECONDS`),
+        so the writes themselves cost nothing more: a big bill makes millions of
+        them. Anything else (a pipe, a terminal) is counted through a wrapper.
+        """
         self._start("writing", _estimated_size(bill, book, form), "B")
-        return _CountingHandle(handle, self._advance)
+        if not _is_regular_file(handle):
+            yield _CountingHandle(handle, self._advance)
+        else:
+            watcher = _SizeWatcher(handle.fileno(), self._advance)
+            watcher.start()
+            try:
+                yield handle
+            finally:
+                watcher.stop()
+        self.end(completed=True)
 
     def _start(self, phase: str, total: int | None, unit: str) -> None:
         self.end(completed=True)  # a new phase: the one before it is done
@@ -109,6 +129,30 @@ class TerminalProgress(NoProgress):
             self._phase = ""
 
 
+def _is_regular_file(handle: TextIO) -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(handle.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation is an OSError and a ValueError
+        return False
+
+
+class _SizeWatcher(threading.Thread):
+    """Reports the size of an open file every `REFRESH_SECONDS` until stopped."""
+
+    def __init__(self, descriptor: int, report: Callable[[int], None]) -> None:
+        super().__init__(name="ratecard-progress", daemon=True)
+        self._descriptor, self._report = descriptor, report
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self._stopped.wait(REFRESH_SECONDS):
+            self._report(os.fstat(self._descriptor).st_size)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self.join()
+
+
 def _terminal_width(stream: TextIO) -> int:
     try:
         return os.get_terminal_size(stream.fileno()).columns
@@ -117,11 +161,13 @@ def _terminal_width(stream: TextIO) -> int:
 
 
 class _CountingHandle:
-    """A text handle that reports the characters written through it every `WRITING_TICK` of them."""
+    """A text handle that reports the characters written through it every `WRITING_TICK` of them.
+
+    For handles that are not regular files; it costs a Python call per write."""
 
     __slots__ = ("_handle", "_next", "_report", "_written")
 
-    def __init__(self, handle: TextIO, report) -> None:
+    def __init__(self, handle: TextIO, report: Callable[[int], None]) -> None:
         self._handle, self._report = handle, report
         self._written, self._next = 0, WRITING_TICK
 

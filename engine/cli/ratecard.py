@@ -13,7 +13,7 @@ import json
 import sys
 from datetime import timezone
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Sequence, TextIO
 
 from .. import __version__
 from ..billing import RecordRejected
@@ -184,8 +184,11 @@ def _bill(args: argparse.Namespace) -> int:
         result = book.bill(read_usage(args.usage, input_format=args.input_format), currency=args.currency,
                            assume_tz=args.assume_tz, on_reject=outputs.add_reject, strict=args.strict,
                            on_progress=progress.on_bill)
-        outputs.write_bill(lambda handle: write_bill(result, book, args.format,
-                                                     progress.writing(handle, result, book, args.format)))
+
+        def write(handle: TextIO) -> None:
+            with progress.writing(handle, result, book, args.format) as watched:
+                write_bill(result, book, args.format, watched)
+        outputs.write_bill(write)
         outputs.commit()
     summary = f"ratecard: {result.read:,} records read = {result.billed:,} billed + {result.rejected:,} rejected"
     if outputs.rejects_written:
