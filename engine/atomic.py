@@ -16,7 +16,6 @@ temporary.
 from __future__ import annotations
 
 import errno
-import fcntl
 import json
 import os
 from contextlib import contextmanager
@@ -185,6 +184,8 @@ class _DirectoryLock:
     @classmethod
     def take(cls, path: Path, on_wait: Callable[[Path], None] | None) -> _DirectoryLock:
         """Wait for the lock (calling `on_wait(path)` once if it is held) and take it."""
+        import fcntl  # POSIX only: `import ratecard` (which writes its cache atomically) must not need it
+
         lock_file = path.parent / LOCK_NAME
         while True:
             descriptor = os.open(lock_file, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)

@@ -455,3 +455,20 @@ def test_usage_from_standard_input_bills_like_the_file(tmp_path, form, options):
 def test_an_unknown_input_format_is_a_usage_error(tmp_path):
     result = _bill_process(["-", "--input-format", "xml"], tmp_path, "")
     assert result.returncode == 2 and "invalid choice: 'xml'" in result.stderr
+
+
+def test_a_default_rejects_directory_that_cannot_be_written_is_said_before_reading(tmp_path, capsys, monkeypatch):
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    usage = write_usage(archive / "u.csv")
+    real_open = os.open
+
+    def read_only_archive(path, flags, *args, **kwargs):  # as a read-only directory answers, even to root
+        if Path(path).parent == archive and flags & os.O_CREAT:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return real_open(path, flags, *args, **kwargs)
+    monkeypatch.setattr(os, "open", read_only_archive)
+    assert bill(usage) == 2
+    err = capsys.readouterr().err
+    assert f"cannot write {archive / 'u.rejects.csv'}: Permission denied" in err and "--rejects PATH" in err
+    assert listing(archive) == ["u.csv"]

@@ -147,7 +147,12 @@ class BillOutputs:
         self._rejects: TextIO | None = None
 
     def __enter__(self) -> BillOutputs:
-        self._group.__enter__()
+        try:
+            self._group.__enter__()
+        except WriteError as error:
+            if error.path == str(self.plan.rejects) and not self.plan.rejects_always:
+                error.hint = "that is where rejects go by default; name another file with --rejects PATH"
+            raise
         return self
 
     def __exit__(self, *exc_info) -> None:
