@@ -62,9 +62,10 @@ def plan_outputs(out: str | None, rejects: str | None, usage: Sequence[str], rea
         raise UsageError("the rejects file cannot be standard output", "name a file with --rejects PATH")
     plan = OutputPlan(bill, Path(rejects) if rejects else _default_rejects(bill, usage), rejects is not None)
     protected = inputs + [(name, _identity(name)) for name in read if os.path.isfile(name)]
-    for option, path in (("--out", plan.bill), ("--rejects", plan.rejects)):
+    rejects_named = "--rejects" if rejects else "the default rejects file"
+    for named, path in (("--out", plan.bill), (rejects_named, plan.rejects)):
         if path is not None:
-            _check_output(option if option == "--out" or rejects else "the default rejects file", path, protected)
+            _check_output(named, path, protected)
     if plan.bill is not None and _identity(plan.bill) == _identity(plan.rejects):
         raise UsageError(f"--out and --rejects both name {plan.bill}", "give the bill and its rejects two files")
     return plan
@@ -87,25 +88,26 @@ def _check_usage(usage: Sequence[str]) -> list[tuple[str, object]]:
     return seen
 
 
-def _check_output(option: str, path: Path, protected: list[tuple[str, object]]) -> None:
+def _check_output(named: str, path: Path, protected: list[tuple[str, object]]) -> None:
+    """`path` can be replaced by a regular file without harm: `named` says how the user named it."""
     if not path.parent.is_dir():
         raise UsageError(f"cannot write {path}: no such directory", "create the directory first")
     identity = _identity(path)
     for name, other in protected:
         if other == identity:
-            raise UsageError(f"{option} {path} is {name}, a file this run reads",
+            raise UsageError(f"{named} {path} is {name}, a file this run reads",
                              "write the output to another file: this one would be replaced")
     try:
         info = os.lstat(path)
     except FileNotFoundError:
         return
     if stat.S_ISLNK(info.st_mode):
-        raise UsageError(f"{option} {path} is a symbolic link; ratecard replaces only regular files",
+        raise UsageError(f"{named} {path} is a symbolic link; ratecard replaces only regular files",
                          "name the file it points to, or use --out - and redirect standard output")
     if stat.S_ISDIR(info.st_mode):
         raise UsageError(f"cannot write {path}: it is a directory", "name a file to write")
     if not stat.S_ISREG(info.st_mode):
-        raise UsageError(f"{option} {path} is not a regular file (a {_kind(info.st_mode)})",
+        raise UsageError(f"{named} {path} is not a regular file (a {_kind(info.st_mode)})",
                          "use --out - to write to standard output, and redirect it")
 
 
