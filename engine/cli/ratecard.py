@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import timezone
 from pathlib import Path
@@ -207,8 +208,8 @@ def _check_currency(book: PriceBook, currency: str | None) -> None:
 
 
 def _say_waiting(path: Path) -> None:
-    print(f"ratecard: waiting for another ratecard bill writing in {path.parent} (this one writes {path})",
-          file=sys.stderr, flush=True)
+    print(f"ratecard: waiting for another ratecard bill writing in {os.path.abspath(path.parent)} "
+          f"(this one writes {path})", file=sys.stderr, flush=True)
 
 
 def quote_text(book: PriceBook, quote: Quote) -> str:
