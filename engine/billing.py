@@ -200,8 +200,8 @@ class BillProgress(NamedTuple):
 
     phase: str  # "reading" (records are read and rated), then "billing" (lines and credits are made)
     records: int  # records read so far
-    bytes_done: int  # bytes of usage files read so far (in "billing": lines made so far)
-    bytes_total: int | None  # bytes of all usage files, or None when unknown (in "billing": lines to make)
+    bytes_done: int  # bytes of usage files read so far (in "billing": accounts whose lines are made)
+    bytes_total: int | None  # bytes of all usage files, or None when unknown (in "billing": accounts in all)
 
 
 class RecordRejected(RatecardError):
@@ -519,7 +519,7 @@ class _Biller:
         cycles: dict[int, datetime] = {}
         lines: list[BillLine] = []
         accounts: dict[str, Totals] = {}
-        expected = sum(len(state.usage) for state in self.accounts.values()) * 2
+        accounts_total = len(self.accounts)
         for account in sorted(self.accounts):
             state = self.accounts.pop(account)
             usage, trial = _by_line(state.usage), _by_line(state.trial)
@@ -539,8 +539,8 @@ class _Biller:
                                                               context, 0)))
             made, accounts[account] = self._allocate(made)
             lines += made
-            if report is not None:
-                report(len(lines), max(expected, len(lines)))
+            if report is not None and (not len(accounts) % 256 or len(accounts) == accounts_total):
+                report(len(accounts), accounts_total)
         listed = exact_sum(t.list for t in accounts.values())
         credited = exact_sum(t.credits for t in accounts.values())
         totals = Totals(self.currency, listed, credited, EXACT.add(listed, credited),

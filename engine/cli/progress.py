@@ -7,7 +7,7 @@ and gives one tqdm bar per phase on stderr, cleared at the end:
     reading:  45%|████▌     | 45.0M/100M [00:08<00:10, 5.60MB/s, 1,234,567 records, 154,321 records/s]
 
 Reading counts input bytes (no percentage on standard input, whose size is
-unknown), billing counts the lines made, writing counts the bytes written
+unknown), billing counts the accounts whose lines are made, writing counts the bytes written
 against an estimate made by writing a sample of the bill's lines.
 `progress_display(stream)` gives `NoProgress` when `stream` is not a terminal:
 then nothing is shown, nothing is counted, and tqdm is never imported.
@@ -75,7 +75,7 @@ class TerminalProgress(NoProgress):
     def on_bill(self, report: BillProgress) -> None:
         """Show one report of `bill(on_progress=...)`."""
         if report.phase != self._phase:
-            unit = "B" if report.phase == "reading" else " lines"
+            unit = "B" if report.phase == "reading" else " accounts"
             self._start(report.phase, report.bytes_total, unit)
         elapsed = time.monotonic() - self._started
         if report.phase == "reading":
