@@ -1,10 +1,16 @@
 """The typed syntax tree of a `.rules` file.
 
-`build.py` produces these nodes from Lark's parse tree; `check.py` inspects them
+`build.py` produces these nodes as the parser reads; `check.py` inspects them
 and `compile.py` turns them into lookup tables. Every node is a frozen, slotted
-attrs class that keeps the `Span` it came from, so any later stage can point at
-the exact line and column of a mistake. Number literals are exact `Decimal`s
-with their `K`/`M` multiplier already applied, and keep the text as written.
+attrs class with a `span`, so any later stage can point at the exact line and
+column of a mistake. Number literals are exact `Decimal`s with their `K`/`M`
+multiplier already applied, and keep the text as written.
+
+A big book has hundreds of thousands of nodes, so they are kept small: a
+single token (a `Name`, `Number` or `Moment`) keeps its position inline and
+makes its `Span` when asked, and so do the nodes whose span runs from the
+start of their first part to the end of their last (a `Price`, a `Rate`, a
+`TierRow`, a `TokenCount`).
 """
 
 from __future__ import annotations
@@ -16,20 +22,35 @@ import attrs
 
 from .source import Span
 
-node = attrs.frozen(slots=True)
+node = attrs.frozen(slots=True, weakref_slot=False)
+
+
+def _token_span(token) -> Span:
+    """The span of a one-token node: a token never spans lines."""
+    return Span(token.path, token.line, token.column, token.line, token.end_column)
 
 
 @node
 class Name:
     text: str
-    span: Span
+    path: str
+    line: int
+    column: int
+    end_column: int
+
+    span = property(_token_span)
 
 
 @node
 class Number:
     value: Decimal
     text: str
-    span: Span
+    path: str
+    line: int
+    column: int
+    end_column: int
+
+    span = property(_token_span)
 
 
 @node
@@ -37,7 +58,12 @@ class Moment:
     """A date or date-time literal as written; its zone is settled by compile."""
 
     text: str
-    span: Span
+    path: str
+    line: int
+    column: int
+    end_column: int
+
+    span = property(_token_span)
 
 
 @node
@@ -103,15 +129,27 @@ class Group:
 class Price:
     currency: Name | None  # None: the book's first currency
     amount: Number
-    span: Span
+
+    @property
+    def span(self) -> Span:
+        return self.amount.span if self.currency is None else self.currency.span.to(self.amount.span)
 
 
 @node
 class Rate:
+    """`input 0.5, CNY 3.6`, or `output not billed`."""
+
     token_type: Name
     prices: tuple[Price, ...]  # empty when not billed
-    billed: bool
-    span: Span
+    not_billed: Name | None  # the word `billed` of `not billed` (it ends the span), or None
+
+    @property
+    def billed(self) -> bool:
+        return self.not_billed is None
+
+    @property
+    def span(self) -> Span:
+        return self.token_type.span.to(self.prices[-1].span if self.not_billed is None else self.not_billed.span)
 
 
 @node
@@ -127,7 +165,10 @@ class Bounds:
 class TierRow:
     bounds: Bounds | None  # None: one flat rate for every request size
     rates: tuple[Rate, ...]
-    span: Span
+
+    @property
+    def span(self) -> Span:
+        return (self.bounds or self.rates[0]).span.to(self.rates[-1].span)
 
 
 @node
@@ -203,7 +244,10 @@ class Trial:
 class TokenCount:
     token_type: Name
     count: Number
-    span: Span
+
+    @property
+    def span(self) -> Span:
+        return self.token_type.span.to(self.count.span)
 
 
 @node

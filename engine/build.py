@@ -1,8 +1,13 @@
-"""Parse tree to AST.
+"""Tokens to AST: the callbacks the parser calls as it recognises each rule.
 
-Takes Lark's parse tree of one `.rules` file and gives a `RulesFile` of typed,
-frozen nodes (`ast.py`), each with its source span. Number literals become exact
-`Decimal`s here, with `K` (x 1,000) and `M` (x 1,000,000) applied.
+Takes, for each grammar rule the LALR parser reduces, the rule's children
+(every token, keywords and braces included, as `keep_all_tokens` gives them,
+with None where an optional part `[...]` is absent, and the nodes already built
+for its sub-rules) and gives the typed, frozen `ast.py` node, with the span
+from its first token to its last. The parser (`parse.py`) calls these while it
+reads, so a book never exists as a Lark parse tree: for a big book that tree
+cost more time and memory than everything else together. Number literals
+become exact `Decimal`s here, with `K` (x 1,000) and `M` (x 1,000,000) applied.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import re
 from decimal import Decimal
 
 import lark
-from lark import Token, v_args
+from lark import Token
 
 from . import ast
 from .source import Span
@@ -37,154 +42,184 @@ def unquote(text: str) -> str:
     return re.sub(r"\\(.)", r"\1", text[1:-1])
 
 
-def build(tree: lark.Tree, path: str) -> ast.RulesFile:
-    """The AST of one parsed file."""
-    return _Builder(path).transform(tree)
+class Builder(lark.Transformer):
+    """The AST callbacks, one per grammar rule. `path` names the file being parsed (spans carry it)."""
 
-
-@v_args(meta=True)
-class _Builder(lark.Transformer):
-    def __init__(self, path: str) -> None:
+    def __init__(self) -> None:
         super().__init__()
+        self.path = "<string>"
+        # One text and one Decimal per distinct literal: a big book repeats its names and numbers thousands
+        # of times, and each copy would cost as much memory as the node that holds it.
+        self.names: dict[str, str] = {}
+        self.numbers: dict[str, tuple[str, Decimal]] = {}
+
+    def start_file(self, path: str) -> None:
         self.path = path
+        self.names, self.numbers = {}, {}
 
-    def _span(self, meta) -> Span:
-        if getattr(meta, "empty", True):
+    # -- spans, names, numbers ----------------------------------------------
+
+    def _span(self, children: list) -> Span:
+        """From the first child to the last that is there (None stands for an absent optional part)."""
+        present = [c for c in children if c is not None]
+        if not present:
             return Span.whole(self.path)
-        return Span(self.path, meta.line, meta.column, meta.end_line, meta.end_column)
+        return self._between(present[0], present[-1])
 
-    def _token_span(self, token: Token) -> Span:
-        return Span(self.path, token.line, token.column, token.end_line, token.end_column)
+    def _between(self, first, last) -> Span:
+        """From the start of `first` to the end of `last`: tokens, or nodes already built."""
+        if not isinstance(first, Token):
+            first = first.span
+        if not isinstance(last, Token):
+            last = last.span
+        return Span(self.path, first.line, first.column, last.end_line, last.end_column)
 
     def _name(self, token: Token) -> ast.Name:
-        return ast.Name(str(token), self._token_span(token))
+        text = self.names.get(token.value)
+        if text is None:
+            text = self.names[token.value] = token.value
+        return ast.Name(text, self.path, token.line, token.column, token.end_column)
 
     def _number(self, token: Token) -> ast.Number:
-        return ast.Number(number_value(str(token)), str(token), self._token_span(token))
+        literal = self.numbers.get(token.value)
+        if literal is None:
+            literal = self.numbers[token.value] = (token.value, number_value(token.value))
+        return ast.Number(literal[1], literal[0], self.path, token.line, token.column, token.end_column)
 
     def _moment(self, token: Token | None) -> ast.Moment | None:
-        return None if token is None else ast.Moment(str(token), self._token_span(token))
+        return None if token is None else ast.Moment(str(token), self.path, token.line, token.column,
+                                                     token.end_column)
 
-    def _strings(self, children) -> list[str]:
+    def _names(self, children: list) -> tuple[ast.Name, ...]:
+        return tuple(self._name(c) for c in children if isinstance(c, Token) and c.type == "NAME")
+
+    @staticmethod
+    def _strings(children: list) -> list[str]:
         return [unquote(str(c)) for c in children if isinstance(c, Token) and c.type == "STRING"]
 
-    def _optional_string(self, value) -> str | None:
-        return unquote(str(value)) if isinstance(value, Token) and value.type == "STRING" else None
+    @staticmethod
+    def _optional_string(value) -> str | None:
+        return None if value is None else unquote(str(value))
 
     # -- file level -------------------------------------------------------
 
-    def start(self, meta, items):
-        return ast.RulesFile(self.path, tuple(items), self._span(meta))
+    def start(self, items):
+        return ast.RulesFile(self.path, tuple(items), self._span(items))
 
-    def include(self, meta, children):
-        return ast.Include(unquote(str(children[0])), self._span(meta))
+    def include(self, children):  # "include" STRING
+        return ast.Include(unquote(str(children[1])), self._between(children[0], children[-1]))
 
-    def region(self, meta, children):
-        return ast.RegionDecl(self._name(children[0]), tuple(self._strings(children[1:])), self._span(meta))
+    def region(self, children):  # "region" NAME STRING ("," STRING)*
+        return ast.RegionDecl(self._name(children[1]), tuple(self._strings(children[2:])),
+                              self._between(children[0], children[-1]))
 
-    def book(self, meta, children):
-        name, title, *body = children
-        return ast.Book(self._name(name), self._optional_string(title), tuple(body), self._span(meta))
+    def book(self, children):  # "book" NAME [STRING] "{" _book_stmt* "}"
+        return ast.Book(self._name(children[1]), self._optional_string(children[2]), tuple(children[4:-1]),
+                        self._between(children[0], children[-1]))
 
     # -- book settings ----------------------------------------------------
 
-    def source(self, meta, children):
-        return ast.SourceRef(unquote(str(children[0])), self._span(meta))
+    def source(self, children):  # "source" STRING
+        return ast.SourceRef(unquote(str(children[1])), self._between(children[0], children[-1]))
 
-    def currency(self, meta, children):
-        return ast.Currencies(tuple(self._name(c) for c in children), self._span(meta))
+    def currency(self, children):  # "currency" NAME ("," NAME)*
+        return ast.Currencies(self._names(children), self._between(children[0], children[-1]))
 
-    def price_unit(self, meta, children):
-        size = children[0]
-        return ast.PriceUnit(None if size is None else self._number(size), self._span(meta))
+    def price_unit(self, children):  # "price" "per" [NUMBER] ("tokens" | "token")
+        size = children[2]
+        return ast.PriceUnit(None if size is None else self._number(size), self._between(children[0], children[-1]))
 
-    def cycle(self, meta, children):
-        return ast.Cycle(self._name(children[0]), self._name(children[1]), self._span(meta))
+    def cycle(self, children):  # "cycle" NAME "in" TIMEZONE
+        return ast.Cycle(self._name(children[1]), self._name(children[3]), self._between(children[0], children[-1]))
 
-    def rounding(self, meta, children):
-        return ast.Rounding(self._number(children[0]), self._name(children[1]), self._span(meta))
+    def rounding(self, children):  # "round" NUMBER NAME
+        return ast.Rounding(self._number(children[1]), self._name(children[2]), self._between(children[0],
+                                                                                              children[-1]))
 
-    def effective(self, meta, children):
-        return ast.Effective(self._moment(children[0]), self._moment(children[1]), self._span(meta))
+    def effective(self, children):  # "effective" ["from" DATETIME] ["until" DATETIME]
+        return ast.Effective(self._moment(children[2]), self._moment(children[4]), self._span(children))
 
-    def group(self, meta, children):
-        return ast.Group(self._name(children[0]), tuple(self._name(c) for c in children[1:]), self._span(meta))
+    def group(self, children):  # "group" NAME "=" NAME ("," NAME)*
+        names = self._names(children)
+        return ast.Group(names[0], names[1:], self._between(children[0], children[-1]))
 
-    def trial(self, meta, children):
-        return ast.Trial(self._moment(children[0]), self._optional_string(children[1]), self._span(meta))
+    def trial(self, children):  # "trial" "until" DATETIME [STRING]
+        return ast.Trial(self._moment(children[2]), self._optional_string(children[3]), self._span(children))
 
     # -- models -----------------------------------------------------------
 
-    def model(self, meta, children):
-        name, title, *body = children
+    def model(self, children):  # "model" NAME [STRING] "{" _model_stmt* "}"
+        body = children[4:-1]
         selectors = tuple(s for s in body if isinstance(s, ast.Selector))
         tables = tuple(t for t in body if isinstance(t, ast.RateTable))
-        return ast.Model(self._name(name), self._optional_string(title), selectors, tables, self._span(meta))
+        return ast.Model(self._name(children[1]), self._optional_string(children[2]), selectors, tables,
+                         self._between(children[0], children[-1]))
 
-    def selector(self, meta, children):
-        return ast.Selector(self._name(children[0]), self._span(meta))
+    def selector(self, children):  # "tier" "by" NAME "tokens" "per" "request"
+        return ast.Selector(self._name(children[2]), self._between(children[0], children[-1]))
 
-    def table(self, meta, children):
-        places = tuple(self._name(c) for c in children if isinstance(c, Token))
+    def table(self, children):  # NAME ("," NAME)* [effective] "{" (flat_rates | tier_row+) "}"
         effective = next((c for c in children if isinstance(c, ast.Effective)), None)
-        flat = next((c for c in children if isinstance(c, tuple)), None)
-        rows = flat if flat is not None else tuple(c for c in children if isinstance(c, ast.TierRow))
-        return ast.RateTable(places, effective, rows, self._span(meta))
+        rows = tuple(c for c in children if isinstance(c, ast.TierRow))
+        return ast.RateTable(self._names(children), effective, rows, self._between(children[0], children[-1]))
 
-    def flat_rates(self, meta, rates):
-        return (ast.TierRow(None, tuple(rates), self._span(meta)),)
+    def flat_rates(self, rates):  # rate+: one row with no bounds
+        return ast.TierRow(None, tuple(rates))
 
-    def tier_row(self, meta, children):
-        bounds, *rates = children
-        return ast.TierRow(bounds, tuple(rates), self._span(meta))
+    def tier_row(self, children):  # bounds rate+
+        return ast.TierRow(children[0], tuple(children[1:]))
 
-    def bounded(self, meta, children):
-        return ast.Bounds(self._number(children[0]), self._number(children[1]), self._span(meta))
+    def bounded(self, children):  # NUMBER "<" "T" "<=" NUMBER
+        return ast.Bounds(self._number(children[0]), self._number(children[4]), self._between(children[0],
+                                                                                              children[4]))
 
-    def unbounded(self, meta, children):
-        return ast.Bounds(self._number(children[0]), None, self._span(meta))
+    def unbounded(self, children):  # NUMBER "<" "T"
+        return ast.Bounds(self._number(children[0]), None, self._between(children[0], children[2]))
 
-    def rate(self, meta, children):
-        token_type, *prices = children
-        return ast.Rate(self._name(token_type), tuple(prices), True, self._span(meta))
+    def rate(self, children):  # NAME price ("," price)*
+        prices = tuple(children[1::2])  # the commas between them are tokens
+        return ast.Rate(self._name(children[0]), prices, None)
 
-    def not_billed(self, meta, children):
-        return ast.Rate(self._name(children[0]), (), False, self._span(meta))
+    def not_billed(self, children):  # NAME "not" "billed"
+        return ast.Rate(self._name(children[0]), (), self._name(children[2]))
 
-    def price(self, meta, children):
+    def price(self, children):  # NAME? NUMBER
         currency = self._name(children[0]) if len(children) == 2 else None
-        return ast.Price(currency, self._number(children[-1]), self._span(meta))
+        return ast.Price(currency, self._number(children[-1]))
 
     # -- quota, examples --------------------------------------------------
 
-    def quota(self, meta, children):
-        name, title, *clauses = children
-        return ast.Quota(self._name(name), self._optional_string(title), tuple(clauses), self._span(meta))
+    def quota(self, children):  # "quota" NAME [STRING] "{" _quota_stmt* "}"
+        return ast.Quota(self._name(children[1]), self._optional_string(children[2]), tuple(children[4:-1]),
+                         self._between(children[0], children[-1]))
 
-    def quota_free(self, meta, children):
-        return ast.QuotaFree(self._number(children[0]), self._span(meta))
+    def quota_free(self, children):  # "free" NUMBER "tokens" "per" "account"
+        return ast.QuotaFree(self._number(children[1]), self._between(children[0], children[-1]))
 
-    def quota_window(self, meta, children):
-        return ast.QuotaWindow(self._number(children[0]), self._name(children[1]), self._span(meta))
+    def quota_window(self, children):  # "window" NUMBER NAME "from" "first" "use"
+        return ast.QuotaWindow(self._number(children[1]), self._name(children[2]),
+                               self._between(children[0], children[-1]))
 
-    def quota_consume(self, meta, children):
-        return ast.QuotaConsume(tuple(self._name(c) for c in children), self._span(meta))
+    def quota_consume(self, children):  # "consume" NAME ("," NAME)*
+        return ast.QuotaConsume(self._names(children), self._between(children[0], children[-1]))
 
-    def token_count(self, meta, children):
-        return ast.TokenCount(self._name(children[0]), self._number(children[1]), self._span(meta))
+    def token_count(self, children):  # NAME NUMBER
+        return ast.TokenCount(self._name(children[0]), self._number(children[1]))
 
-    def requests(self, meta, children):
-        return self._number(children[0])
+    def requests(self, children):  # "requests" NUMBER
+        return self._number(children[1])
 
-    def at(self, meta, children):
-        return self._moment(children[0])
+    def at(self, children):  # "at" DATETIME
+        return self._moment(children[1])
 
-    def example(self, meta, children):
-        title, place, model, *rest = children
+    def example(self, children):
+        # "example" STRING "{" (NAME | STRING) NAME token_count+ requests? at? "=>" NAME NUMBER "}"
+        title, place, model, rest = children[1], children[3], children[4], children[5:-4]
         tokens = tuple(c for c in rest if isinstance(c, ast.TokenCount))
         requests = next((c for c in rest if isinstance(c, ast.Number)), None)
         at = next((c for c in rest if isinstance(c, ast.Moment)), None)
-        currency, expected = rest[-2], rest[-1]
-        place_name = ast.Name(unquote(str(place)) if place.type == "STRING" else str(place), self._token_span(place))
+        place_name = ast.Name(unquote(str(place)) if place.type == "STRING" else str(place), self.path, place.line,
+                              place.column, place.end_column)
         return ast.Example(unquote(str(title)), place_name, self._name(model), tokens, requests, at,
-                           self._name(currency), self._number(expected), self._span(meta))
+                           self._name(children[-3]), self._number(children[-2]),
+                           self._between(children[0], children[-1]))

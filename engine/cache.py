@@ -28,16 +28,12 @@ import os
 import pickle
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import attrs
 
 from .resources import grammar_path
 from .source import Probe, probe
 from .tables import PriceBook, readonly
-
-if TYPE_CHECKING:
-    from .include import Program
 
 _FORMAT = 2
 
@@ -91,16 +87,17 @@ def fetch(path: Path, allow_outside_root: bool = False) -> PriceBook | None:
         return None
 
 
-def store(path: Path, allow_outside_root: bool, program: Program, book: PriceBook) -> None:
+def store(path: Path, allow_outside_root: bool, probes: tuple[Probe, ...], book: PriceBook) -> None:
+    """Keep `book`, compiled from the files the `probes` found, for the next load of `path`."""
     from .atomic import write_atomic
     try:
         entry = entry_path(path, allow_outside_root)
-        if entry is None or not program.probes:
+        if entry is None or not probes:
             return
         entry.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not is_private(entry.parent):
             return
-        write_atomic(entry, pickle.dumps((program.probes, _freeze(book)), protocol=pickle.HIGHEST_PROTOCOL))
+        write_atomic(entry, pickle.dumps((probes, _freeze(book)), protocol=pickle.HIGHEST_PROTOCOL))
     except Exception:  # never fail a load because the cache could not be written
         return
 

@@ -434,14 +434,14 @@ class _Checker:
         default = self.currencies[0] if self.currencies else None
         for price in rate.prices:
             code = price.currency.text if price.currency else default
-            where = price.currency.span if price.currency else price.span
             if price.currency is not None and code not in self.currencies:
-                self.error(BAD_CURRENCY, f"currency '{code}' is not declared by the book", where,
+                self.error(BAD_CURRENCY, f"currency '{code}' is not declared by the book", price.currency.span,
                            did_you_mean(code, self.currencies)
                            or f"add it to `currency {', '.join(self.currencies + [code])}`")
                 continue
             if code in currencies:
-                self.error(BAD_CURRENCY, f"'{rate.token_type.text}' has two {code} prices", where, "keep one")
+                where = price.currency or price  # a span is made only for a finding
+                self.error(BAD_CURRENCY, f"'{rate.token_type.text}' has two {code} prices", where.span, "keep one")
             currencies.add(code)
             self._price_value(rate, price)
         return frozenset(c for c in currencies if c)

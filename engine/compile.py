@@ -4,7 +4,9 @@ Takes a `Program` that `check` found free of errors and gives an immutable
 `PriceBook` (`tables.py`): regions and display names folded into one lookup
 dict, groups expanded to regions, each model's tiers turned into bisectable
 tables per region, prices divided down to exact per-token `Decimal`s, and all
-dates resolved to aware datetimes in the book's zone.
+dates resolved to aware datetimes in the book's zone. Equal immutable parts
+(a tier's label and token types, a price as written and per token) are built
+once and shared, so a big book's tables take memory for what differs only.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ ROUNDING = {
     "floor": decimal.ROUND_FLOOR,
 }
 
+_EXACT = decimal.Context(prec=100, traps=[decimal.Inexact])  # checked prices need at most 66 digits
+
 
 def compile_program(program: Program) -> PriceBook:
     """The price book of a checked program."""
@@ -46,6 +50,14 @@ class _Compiler:
         self.unit_tokens = 1 if unit is None else int(unit.value)
         self.unit_exponent = len(str(self.unit_tokens)) - 1
         self.book_dated = bool(self.ast_book.all(ast.Effective) or self.ast_book.all(ast.Trial))
+        self.shared: dict = {}  # (kind, key) -> the one object built for it
+
+    def share(self, key, build):
+        """The object `build()` gives, built once per distinct `key`."""
+        found = self.shared.get(key)
+        if found is None:
+            found = self.shared[key] = build()
+        return found
 
     def moment(self, node: ast.Moment | None):
         return None if node is None else parse_moment(node.text, self.zone)
@@ -116,7 +128,8 @@ class _Compiler:
             tables.sort(key=lambda t: (t.start is not None, t.start))
             dated = (len(tables) > 1 or tables[0].start is not None or tables[0].end is not None
                      or self.book_dated)
-            offers[region_id] = Offer(model.name.text, regions[region_id], selector, tuple(tables), dated)
+            tables = self.share(("tables", *map(id, tables)), lambda: tuple(tables))  # one per group, not per region
+            offers[region_id] = Offer(model.name.text, regions[region_id], selector, tables, dated)
         return offers
 
     def tier_table(self, table: ast.RateTable) -> TierTable:
@@ -127,11 +140,11 @@ class _Compiler:
         return TierTable(start, end, uppers, tiers, table.span)
 
     def tier(self, index: int, row: ast.TierRow) -> Tier:
-        per_unit_prices: dict[str, dict[str, Decimal]] = {}
+        per_unit_prices: dict[str, dict[str, ast.Number]] = {}
         for rate in row.rates:
             for price in rate.prices:
                 currency = price.currency.text if price.currency else self.currencies[0]
-                per_unit_prices.setdefault(currency, {})[rate.token_type.text] = price.amount.value
+                per_unit_prices.setdefault(currency, {})[rate.token_type.text] = price.amount
         prices = {currency: self.unit_prices(by_type) for currency, by_type in per_unit_prices.items()}
         not_billed = frozenset(r.token_type.text for r in row.rates if not r.billed)
         token_types = tuple(r.token_type.text for r in row.rates)
@@ -139,18 +152,24 @@ class _Compiler:
         if bounds is None:
             lower, upper, label = 0, None, "all"
         else:
-            lower = int(bounds.lower.value)
-            upper = None if bounds.upper is None else int(bounds.upper.value)
-            label = f"{bounds.lower.text} < T" + ("" if bounds.upper is None else f" <= {bounds.upper.text}")
-        return Tier(index, lower, upper, label, prices,
-                    not_billed, token_types, row.span)
+            written_upper = None if bounds.upper is None else bounds.upper.text
+            lower, upper = self.count(bounds.lower), None if bounds.upper is None else self.count(bounds.upper)
+            label = self.share(("label", bounds.lower.text, written_upper), lambda: (
+                f"{bounds.lower.text} < T" + ("" if written_upper is None else f" <= {written_upper}")))
+        return Tier(index, lower, upper, label, prices, self.share(("not billed", not_billed), lambda: not_billed),
+                    self.share(("types", token_types), lambda: token_types), row.span)
 
-    def unit_prices(self, per_unit: dict[str, Decimal]) -> dict[str, UnitPrice]:
+    def count(self, number: ast.Number) -> int:
+        return self.share(("count", number.text), lambda: int(number.value))
+
+    def unit_prices(self, per_unit: dict[str, ast.Number]) -> dict[str, UnitPrice]:
         """Per-token prices of one tier and currency, sharing one exponent."""
-        exact = decimal.Context(prec=100, traps=[decimal.Inexact])
-        per_token = {t: p.scaleb(-self.unit_exponent, exact) for t, p in per_unit.items()}
+        per_token = {t: self.share(("per token", n.text), lambda n=n: n.value.scaleb(-self.unit_exponent, _EXACT))
+                     for t, n in per_unit.items()}
         exponent = min(p.as_tuple().exponent for p in per_token.values())
-        return {t: UnitPrice(per_unit[t], p, int(p.scaleb(-exponent, exact)), exponent) for t, p in per_token.items()}
+        return {t: self.share(("unit price", n.text, exponent), lambda n=n, t=t: UnitPrice(
+                    n.value, per_token[t], int(per_token[t].scaleb(-exponent, _EXACT)), exponent))
+                for t, n in per_unit.items()}
 
     def quota(self) -> Quota | None:
         quotas = self.ast_book.all(ast.Quota)

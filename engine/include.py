@@ -23,7 +23,6 @@ from pathlib import Path
 import attrs
 
 from . import ast
-from .build import build
 from .errors import Diagnostic
 from .parse import parse
 from .resources import rules_dir
@@ -55,6 +54,7 @@ def read_program(path: str | Path, allow_outside_root: bool = False) -> Program:
     found, data, error = look(path.absolute())
     reader.probes.append(found)
     text = _decoded(data, error, str(path))
+    del data  # a big book's bytes are not kept while its text is parsed
     if isinstance(text, tuple):
         message, hint = text
         return Program(str(path), (), {}, (Diagnostic(UNREADABLE, message, Span.whole(str(path)), hint),),
@@ -103,12 +103,10 @@ class _Reader:
     def add(self, name: str, text: str, resolved: Path, chain: tuple[Path, ...]) -> bool:
         """Parse one file and, first, what it includes; False when it does not parse."""
         self.sources[name] = Source(name, text)
-        tree = parse(text, name)
-        if isinstance(tree, list):
-            self.diagnostics.extend(tree)
+        rules_file = parse(text, name)
+        if isinstance(rules_file, list):
+            self.diagnostics.extend(rules_file)
             return False
-        rules_file = build(tree, name)
-        del tree  # the parse tree of a big book is large; only the AST is kept
         for include in rules_file.all(ast.Include):
             self._include(include, resolved, chain + (resolved,))
         self.done.add(resolved)

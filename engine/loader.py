@@ -11,7 +11,9 @@ there is one) with all diagnostics, worked examples included.
 
 from __future__ import annotations
 
+import gc
 import re
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,7 +22,7 @@ import attrs
 from . import cache
 from .errors import Diagnostic, RulesError
 from .resources import rules_dir
-from .source import Span
+from .source import Probe, Span
 from .tables import PriceBook
 
 if TYPE_CHECKING:
@@ -46,6 +48,24 @@ class Analysis:
 _BOOK_STATEMENT = re.compile(r"^[ \t]*book\s", re.MULTILINE)
 
 
+@contextmanager
+def collector_paused():
+    """Pause Python's cyclic garbage collector while a book is read, checked, compiled or unpickled.
+
+    Those stages allocate millions of small objects, keep nearly all of them
+    and make no reference cycles; each automatic collection would walk
+    everything allocated so far, which made a 10 MB book take minutes.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def shipped_books() -> list[str]:
     """Names of the price books that ship with ratecard (files with a `book` statement, not shared includes).
 
@@ -67,25 +87,33 @@ def resolve_book_path(path_or_name: str | Path) -> Path:
 def analyze_program(program: Program, run_examples: bool = True) -> Analysis:
     from .check import check
     from .compile import compile_program
-    diagnostics = check(program)
-    if any(d.is_error for d in diagnostics):
-        return Analysis(program, None, tuple(diagnostics))
-    book = compile_program(program)
+    with collector_paused():
+        diagnostics = check(program)
+        if any(d.is_error for d in diagnostics):
+            return Analysis(program, None, tuple(diagnostics))
+        book = compile_program(program)
     if run_examples:
         from .examples import run_examples as run
         diagnostics += run(book, program)
     return Analysis(program, book, tuple(diagnostics))
 
 
+def read(path: str | Path, allow_outside_root: bool = False) -> Program:
+    """Read and parse a rules file and its includes (`include.read_program`)."""
+    from .include import read_program
+    with collector_paused():
+        return read_program(path, allow_outside_root)
+
+
 def analyze(path_or_name: str | Path, allow_outside_root: bool = False) -> Analysis:
-    from .include import Program, read_program
+    from .include import Program
     path = resolve_book_path(path_or_name)
     if not path.exists():
         hint = "shipped books: " + ", ".join(shipped_books())
         diagnostic = Diagnostic(UNKNOWN_BOOK, f"no rules file or shipped book named '{path_or_name}'",
                                 Span.whole(str(path_or_name)), hint)
         return Analysis(Program(str(path), (), {}, ()), None, (diagnostic,))
-    return analyze_program(read_program(path, allow_outside_root))
+    return analyze_program(read(path, allow_outside_root))
 
 
 def _book_or_raise(analysis: Analysis) -> PriceBook:
@@ -104,19 +132,24 @@ def load(path_or_name: str | Path, allow_outside_root: bool = False) -> PriceBoo
     path = resolve_book_path(path_or_name)
     if not path.exists():
         return _book_or_raise(analyze(path_or_name))
-    book = cache.fetch(path, allow_outside_root)
-    if book is not None:
-        return book
-    from .include import read_program
-    analysis = analyze_program(read_program(path, allow_outside_root), run_examples=False)
-    book = _book_or_raise(analysis)
-    cache.store(path, allow_outside_root, analysis.program, book)
+    with collector_paused():
+        book = cache.fetch(path, allow_outside_root)
+        if book is None:
+            book, probes = _compile(path, allow_outside_root)
+            cache.store(path, allow_outside_root, probes, book)  # the AST is let go first: it is not stored
     return book
+
+
+def _compile(path: Path, allow_outside_root: bool) -> tuple[PriceBook, tuple[Probe, ...]]:
+    """The book compiled from `path` (worked examples not run), and the probes of the files it was read from."""
+    analysis = analyze_program(read(path, allow_outside_root), run_examples=False)
+    return _book_or_raise(analysis), analysis.program.probes
 
 
 def loads(text: str, name: str = "<string>", base_dir: str | Path | None = None,
           allow_outside_root: bool = False) -> PriceBook:
     """Compile rules given as text; includes resolve against `base_dir` (default: cwd), then the shipped rules."""
     from .include import read_text_program
-    program = read_text_program(text, name, base_dir, allow_outside_root)
+    with collector_paused():
+        program = read_text_program(text, name, base_dir, allow_outside_root)
     return _book_or_raise(analyze_program(program, run_examples=False))

@@ -1,19 +1,28 @@
-"""Text to parse tree.
+"""Text to AST.
 
-Takes the text of a `.rules` file and gives Lark's parse tree, or a syntax
-`Diagnostic` that says in plain words what was expected where (never a Lark
+Takes the text of a `.rules` file and gives its `ast.RulesFile`, or the syntax
+`Diagnostic`s that say in plain words what was expected where (never a Lark
 terminal name such as `__ANON_3`), with a "did you mean" for a misspelt keyword.
+Lark's LALR parser calls `build.py`'s callbacks as it recognises each rule, so
+no parse tree is built in between. A file is parsed straight through first,
+with the quick lexer of `lexer.py`; only a file that does not parse that way
+is parsed again, interactively and with Lark's own lexer, to recover after
+each error and report several.
 """
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 
 import attrs
 import lark
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
+from . import ast
+from .build import Builder
 from .errors import Diagnostic, did_you_mean
+from .lexer import ContextualLexer
 from .resources import grammar_path
 from .source import Source, Span
 
@@ -29,14 +38,25 @@ _TERMINAL_WORDS = {
 }
 
 
+# The parser is built once with one set of callbacks; they read the path of the file being parsed (for
+# its spans) from the builder, so one file is parsed at a time.
+_BUILDER = Builder()
+_PARSING = threading.Lock()
+
+
 @lru_cache(maxsize=None)
-def parser(strict: bool = False) -> lark.Lark:
-    """The LALR parser. The test suite builds it with `strict=True` as well."""
+def parser(strict: bool = False, quick: bool = False) -> lark.Lark:
+    """The LALR parser, which builds the AST as it goes; `quick` with the lexer of `lexer.py`.
+
+    The test suite builds it with `strict=True` as well (which checks the grammar has no conflicts).
+    """
     return lark.Lark(
         grammar_path().read_text(encoding="utf-8"),
         parser="lalr",
-        propagate_positions=True,
+        lexer=ContextualLexer if quick else "contextual",
+        keep_all_tokens=True,  # the callbacks see every token: a node's span runs from its first to its last
         maybe_placeholders=True,
+        transformer=_BUILDER,
         strict=strict,
         cache=not strict,
     )
@@ -45,13 +65,24 @@ def parser(strict: bool = False) -> lark.Lark:
 MAX_SYNTAX_ERRORS = 10
 
 
-def parse(text: str, path: str) -> lark.Tree | list[Diagnostic]:
-    """The parse tree of `text`, or its syntax errors as diagnostics.
+def parse(text: str, path: str) -> ast.RulesFile | list[Diagnostic]:
+    """The AST of `text`, or its syntax errors as diagnostics."""
+    with _PARSING:
+        _BUILDER.start_file(path)
+        try:
+            return parser(quick=True).parse(text)
+        except UnexpectedInput:
+            return _recovering_parse(text, path)
+        finally:
+            _BUILDER.start_file("<string>")  # let go of the file's names and numbers
 
-    After an error the parser skips ahead instead of stopping: the rest of the
-    broken statement is dropped, and a `{ ... }` block that opens inside it is
-    dropped whole, so one run reports the mistakes of several statements
-    without a cascade of echoes.
+
+def _recovering_parse(text: str, path: str) -> ast.RulesFile | list[Diagnostic]:
+    """Parse again, and after an error skip ahead instead of stopping.
+
+    The rest of the broken statement is dropped, and a `{ ... }` block that
+    opens inside it is dropped whole, so one run reports the mistakes of
+    several statements without a cascade of echoes.
     """
     interactive = parser().parse_interactive(text)
     recovery = _Recovery(interactive, text, path)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ratecard.parse import parse, parser
 
@@ -47,3 +49,49 @@ def test_every_node_has_a_span():
     row = model.tables[0].rows[1]
     assert (row.span.line, row.bounds.lower.span.column) == (24, 7)
     assert row.rates[1].prices[0].amount.text == "0.003442"
+
+
+# --- the quick lexer reads valid text exactly as Lark's own contextual lexer does ---------------------
+
+def parse_both(text: str):
+    """The AST by the quick lexer and by Lark's lexer (None where one does not parse)."""
+    from lark.exceptions import UnexpectedInput
+
+    from ratecard import parse as parsing
+    results = []
+    with parsing._PARSING:
+        for quick in (True, False):
+            parsing._BUILDER.start_file("t.rules")
+            try:
+                results.append(parser(quick=quick).parse(text))
+            except UnexpectedInput:
+                results.append(None)
+    return results
+
+
+def test_the_quick_lexer_reads_every_shipped_book_and_case_as_lark_does():
+    from pathlib import Path
+
+    from ratecard.resources import rules_dir
+    files = [*rules_dir().glob("*.rules"), *(Path(__file__).parent / "rulecheck" / "cases").glob("*.rules")]
+    for path in files:
+        quick, standard = parse_both(path.read_text(encoding="utf-8"))
+        assert quick == standard, path.name
+
+
+WORDS = ["model", "T", "tokens", "token", "per", "not", "billed", "UTC", "UTC+8", "UTC-05:30", "2026-04-08",
+         "2026-04-08T00:00+08:00", "128K", "-5", "0.5", "1M", "in", "=>", "<=", "<", "=", ",", "{", "}", "#c\n",
+         "\"s\"", "x", "at", "requests", "from", "until", "effective", "Tx", "modelx", "2026", "-04", " ", "\n"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2000), st.lists(st.sampled_from(WORDS), min_size=1, max_size=3)),
+                min_size=1, max_size=3))
+def test_the_quick_lexer_never_reads_text_otherwise_than_lark(edits):
+    from ratecard.resources import rules_dir
+    text = (rules_dir() / "emr-serverless-spark-ai-center.rules").read_text(encoding="utf-8")
+    for at, words in edits:
+        at = min(at, len(text))
+        text = text[:at] + " ".join(words) + text[at:]
+    quick, standard = parse_both(text)
+    assert quick is None or quick == standard

@@ -17,8 +17,9 @@ from typing import Sequence
 from .. import __version__, ast
 from ..errors import Diagnostic
 from ..explain import explain
-from ..include import Program, read_program
-from ..loader import Analysis, analyze, analyze_program
+from ..include import Program
+from ..loader import analyze, analyze_program, collector_paused, read
+from ..source import Source
 from ..source import Span
 from .render import diagnostic_dict, diagnostic_github, diagnostic_text
 
@@ -37,15 +38,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.explain:
         return _explain(args.explain)
+    with collector_paused():  # one pause for the whole run: see `collector_paused`
+        return _check(args)
 
+
+def _check(args: argparse.Namespace) -> int:
     files, missing = _collect(args.paths)
-    programs = [read_program(path) for path in files]
-    analyses = [analyze_program(program) for program in programs if not _is_shared_file(program)]
-    diagnostics = [d for a in analyses for d in a.diagnostics] + missing
+    sources: dict[str, Source] = {}
+    diagnostics: list[Diagnostic] = []
+    books = 0
+    for path in files:  # one at a time: a book's AST and tables are let go before the next is read
+        program = read(path)
+        if _is_shared_file(program):
+            continue
+        books += 1
+        diagnostics += analyze_program(program).diagnostics
+        sources.update(program.sources)
+    diagnostics += missing
     errors = sum(d.is_error for d in diagnostics)
     warnings = len(diagnostics) - errors
-    _report(args.format, analyses, diagnostics, len(analyses))
-    summary = f"rulecheck: {len(analyses)} book(s) checked, {errors} error(s), {warnings} warning(s)"
+    _report(args.format, sources, diagnostics, books)
+    summary = f"rulecheck: {books} book(s) checked, {errors} error(s), {warnings} warning(s)"
     print(summary, file=sys.stderr if args.format == "json" else sys.stdout)
     if missing or any(d.code == "R002" and d.span.line == 0 for d in diagnostics):
         return EXIT_USAGE
@@ -84,8 +97,7 @@ def _is_shared_file(program: Program) -> bool:
     return root is not None and bool(root.items) and not root.all(ast.Book)
 
 
-def _report(form: str, analyses: list[Analysis], diagnostics: list[Diagnostic], books: int) -> None:
-    sources = {path: source for a in analyses for path, source in a.program.sources.items()}
+def _report(form: str, sources: dict[str, Source], diagnostics: list[Diagnostic], books: int) -> None:
     if form == "json":
         print(json.dumps({"books": books, "diagnostics": [diagnostic_dict(d) for d in diagnostics]}, indent=2))
     elif form == "github":
