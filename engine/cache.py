@@ -11,39 +11,31 @@ used only while every one of them looks the same again, so an include that
 appears next to a book later, or a symlink pointed elsewhere, makes a miss.
 The key includes a fingerprint of the engine's code and grammar.
 
-The cache lives in `$RATECARD_CACHE_DIR`, else `$XDG_CACHE_HOME/ratecard`,
-else `~/.cache/ratecard`; `RATECARD_CACHE_DIR=off` turns it off. It is
-created private (0700), and is used only while it belongs to the user and no
-one else may write to it; even then an entry is unpickled with only the
-classes a price book is made of, so a planted file cannot run code. Entries
-are written atomically (`atomic.write_atomic`). Any failure to read or write
-the cache is ignored: it only ever saves time.
+The cache lives in `cachedir.cache_dir()` (`$RATECARD_CACHE_DIR`, else
+`$XDG_CACHE_HOME/ratecard`, else `~/.cache/ratecard`; `RATECARD_CACHE_DIR=off`
+turns it off). It is created private (0700), and is used only while it
+belongs to the user and no one else may write to it; even then an entry is
+unpickled with only the classes a price book is made of, so a planted file
+cannot run code. Entries are written atomically (`atomic.write_atomic`). Any
+failure to read or write the cache is ignored: it only ever saves time.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import os
 import pickle
 from functools import lru_cache
 from pathlib import Path
 
 import attrs
 
+from .cachedir import cache_dir, is_private, private_dir
 from .resources import grammar_path
 from .source import Probe, probe
 from .tables import PriceBook, readonly
 
 _FORMAT = 2
-
-
-def cache_dir() -> Path | None:
-    configured = os.environ.get("RATECARD_CACHE_DIR")
-    if configured is not None:
-        return None if configured.strip().lower() in ("", "off", "0", "no") else Path(configured)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "ratecard"
 
 
 @lru_cache(maxsize=None)
@@ -66,14 +58,6 @@ def entry_path(path: Path, allow_outside_root: bool) -> Path | None:
     return folder / f"{key[:32]}.pickle"
 
 
-def is_private(folder: Path) -> bool:
-    """Does `folder` belong to this user, with no one else allowed to write in it?"""
-    if not hasattr(os, "getuid"):
-        return True  # no POSIX owners: the user's profile directory is private by default
-    status = os.stat(folder)
-    return status.st_uid == os.getuid() and status.st_mode & 0o022 == 0
-
-
 def fetch(path: Path, allow_outside_root: bool = False) -> PriceBook | None:
     try:
         entry = entry_path(path, allow_outside_root)
@@ -92,10 +76,7 @@ def store(path: Path, allow_outside_root: bool, probes: tuple[Probe, ...], book:
     from .atomic import write_atomic
     try:
         entry = entry_path(path, allow_outside_root)
-        if entry is None or not probes:
-            return
-        entry.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if not is_private(entry.parent):
+        if entry is None or not probes or private_dir() is None:
             return
         write_atomic(entry, pickle.dumps((probes, _freeze(book)), protocol=pickle.HIGHEST_PROTOCOL))
     except Exception:  # never fail a load because the cache could not be written

@@ -21,6 +21,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from . import ast
 from .build import Builder
+from .cachedir import private_dir
 from .errors import Diagnostic, did_you_mean
 from .lexer import ContextualLexer
 from .resources import grammar_path
@@ -49,7 +50,10 @@ def parser(strict: bool = False, quick: bool = False) -> lark.Lark:
     """The LALR parser, which builds the AST as it goes; `quick` with the lexer of `lexer.py`.
 
     The test suite builds it with `strict=True` as well (which checks the grammar has no conflicts).
+    Lark caches its parse tables in ratecard's private cache directory, never in a shared one: it
+    unpickles them when it reads them back.
     """
+    folder = None if strict else private_dir()
     return lark.Lark(
         grammar_path().read_text(encoding="utf-8"),
         parser="lalr",
@@ -58,7 +62,7 @@ def parser(strict: bool = False, quick: bool = False) -> lark.Lark:
         maybe_placeholders=True,
         transformer=_BUILDER,
         strict=strict,
-        cache=not strict,
+        cache=False if folder is None else str(folder / f"lark-{'quick' if quick else 'contextual'}.tables"),
     )
 
 

@@ -175,3 +175,30 @@ def test_an_entry_that_would_run_code_is_refused_even_in_a_safe_directory(book_d
 def test_the_cache_directory_is_created_private(book_dir):
     price(book_dir / "b.rules")
     assert (book_dir / "cache").stat().st_mode & 0o777 == 0o700
+
+
+# --- Lark's parse tables are cached (and unpickled) only in the private directory, never in /tmp ------
+
+@pytest.fixture
+def fresh_parser():
+    from ratecard import parse
+    parse.parser.cache_clear()
+    yield parse.parser
+    parse.parser.cache_clear()
+
+
+def test_lark_keeps_its_tables_in_the_private_cache_directory(tmp_path, monkeypatch, fresh_parser):
+    monkeypatch.setenv("RATECARD_CACHE_DIR", str(tmp_path / "cache"))
+    fresh_parser(quick=True)
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == ["lark-quick.tables"]
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX permissions")
+def test_lark_caches_nothing_in_a_directory_others_can_write_to(tmp_path, monkeypatch, fresh_parser):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    monkeypatch.setenv("RATECARD_CACHE_DIR", str(shared))
+    fresh_parser(quick=True)
+    assert list(shared.iterdir()) == []
+    assert fresh_parser(quick=True).options.cache is False
