@@ -1,14 +1,15 @@
 """Text to tokens, quickly, for the parser's straight-through pass.
 
-Takes the text of a `.rules` file and, as Lark's LALR parser asks for them,
-gives its tokens: the tokens Lark's own contextual lexer gives (in each parser
-state only the terminals that state accepts, in Lark's order of priority; a
-keyword only where the state accepts it, a name otherwise), but with one
-regular-expression match per token, the whitespace and comments before it
-included, and no per-character line counting. On text it cannot lex it
-raises `UnexpectedCharacters` without detail: `parse.py` then parses again
-with Lark's own lexer, whose errors and recovery it relies on, so this lexer
-only ever decides how valid text is read, never what an error says.
+Takes the text of a `.rules` file, the grammar's terminals and the parser's
+state stack, and gives the text's tokens one by one as the parser takes them:
+the tokens Lark's own contextual lexer gives (in each parser state only the
+terminals that state accepts, in Lark's order of priority; a keyword only
+where the state accepts it, a name otherwise), but with one regular-expression
+match per token, the whitespace and comments before it included, and no
+per-character line counting. On text it cannot read it raises `NotReadable`:
+`parse.py` then parses again with Lark's own lexer and parser, whose errors
+and recovery it relies on, so this lexer only ever decides how valid text is
+read, never what an error says.
 
 For a big book Lark's lexer took half of all the time `rulecheck` spent.
 """
@@ -16,11 +17,14 @@ For a big book Lark's lexer took half of all the time `rulecheck` spent.
 from __future__ import annotations
 
 import re
+from typing import Collection, Iterator, Mapping, Sequence
 
 import attrs
-import lark
 from lark import Token
-from lark.exceptions import UnexpectedCharacters
+
+
+class NotReadable(Exception):
+    """The quick pass cannot read this text (it has a mistake): parse it again the thorough way."""
 
 
 @attrs.frozen(slots=True)
@@ -31,34 +35,32 @@ class _Scanner:
     keywords: dict[str, dict[str, str]]  # per regex terminal (NAME): the keywords it also matches -> their terminal
 
 
-class ContextualLexer(lark.lexer.Lexer):
-    """A drop-in for Lark's contextual lexer (`Lark(lexer=ContextualLexer)`), for text that lexes."""
+class ContextualLexer:
+    """Tokens for an LALR parser whose state stack it is shown (Lark's terminal definitions and parse states)."""
 
-    __future_interface__ = True  # lex(lexer_state, parser_state): the parser's state chooses the terminals
-
-    def __init__(self, lexer_conf) -> None:
-        self.terminals = {t.name: t for t in lexer_conf.terminals}
-        self.ignore = frozenset(lexer_conf.ignore)
+    def __init__(self, terminals: Sequence, ignore: Collection[str], states: Mapping) -> None:
+        self.terminals = {t.name: t for t in terminals}
+        self.ignore = frozenset(ignore)
+        self.states = states  # parser state -> {terminal or rule name: action}
         gaps = "|".join(f"(?:{self.terminals[name].pattern.to_regexp()})" for name in sorted(self.ignore))
         self.gap = f"(?:{gaps})*+"  # possessive: a long gap before a bad character never backtracks
         self.only_gap = re.compile(self.gap)
         self.by_accepted: dict[frozenset[str], _Scanner] = {}
         self.by_state: dict[object, _Scanner] = {}
 
-    def lex(self, lexer_state, parser_state):
-        text = lexer_state.text
-        text = text if isinstance(text, str) else text.text  # Lark 1.3 hands over a TextSlice
-        states = parser_state.parse_conf.states
+    def tokens(self, text: str, stack: list) -> Iterator[Token]:
+        """The tokens of `text`; each is read with the terminals of the state on top of `stack` at that moment."""
         pos, end, line, line_start = 0, len(text), 1, 0
         count, rfind, new_token = text.count, text.rfind, str.__new__
+        by_state = self.by_state
         while True:
-            state = parser_state.position
-            scanner = self.by_state.get(state) or self._scanner_of(state, states[state])
+            state = stack[-1]
+            scanner = by_state.get(state) or self._scanner_of(state)
             match = scanner.pattern.match(text, pos)
             if match is None:
                 if self.only_gap.match(text, pos).end() == end:
                     return
-                raise UnexpectedCharacters(text, pos, line, pos - line_start + 1)
+                raise NotReadable(f"line {line}, column {pos - line_start + 1}")
             kind = match.lastgroup
             start = match.start(kind)
             newlines = count("\n", pos, start)  # only gaps hold line breaks: no token can
@@ -76,8 +78,8 @@ class ContextualLexer(lark.lexer.Lexer):
             token.column, token.end_column = start - line_start + 1, pos - line_start + 1
             yield token
 
-    def _scanner_of(self, state, actions: dict) -> _Scanner:
-        accepted = frozenset(name for name in actions if name in self.terminals and name not in self.ignore)
+    def _scanner_of(self, state) -> _Scanner:
+        accepted = frozenset(name for name in self.states[state] if name in self.terminals and name not in self.ignore)
         scanner = self.by_accepted.get(accepted)
         if scanner is None:
             scanner = self.by_accepted[accepted] = self._build(accepted)

@@ -5,9 +5,10 @@ Takes the text of a `.rules` file and gives its `ast.RulesFile`, or the syntax
 terminal name such as `__ANON_3`), with a "did you mean" for a misspelt keyword.
 Lark's LALR parser calls `build.py`'s callbacks as it recognises each rule, so
 no parse tree is built in between. A file is parsed straight through first,
-with the quick lexer of `lexer.py`; only a file that does not parse that way
-is parsed again, interactively and with Lark's own lexer, to recover after
-each error and report several.
+with Lark's parse tables but the quick lexer of `lexer.py` and a plain loop of
+shifts and reductions (Lark's own loop costs a third more per token); only a
+file that does not parse that way is parsed again, interactively and wholly
+by Lark, to recover after each error and report several.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from functools import lru_cache
 
 import attrs
 import lark
+from lark.grammar import Rule
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from . import ast
 from .build import Builder
 from .cachedir import private_dir
 from .errors import Diagnostic, did_you_mean
-from .lexer import ContextualLexer
+from .lexer import ContextualLexer, NotReadable
 from .resources import grammar_path
 from .source import Source, Span
 
@@ -46,8 +48,8 @@ _PARSING = threading.Lock()
 
 
 @lru_cache(maxsize=None)
-def parser(strict: bool = False, quick: bool = False) -> lark.Lark:
-    """The LALR parser, which builds the AST as it goes; `quick` with the lexer of `lexer.py`.
+def parser(strict: bool = False) -> lark.Lark:
+    """The LALR parser, which builds the AST as it goes.
 
     The test suite builds it with `strict=True` as well (which checks the grammar has no conflicts).
     Lark caches its parse tables in ratecard's private cache directory, never in a shared one: it
@@ -57,13 +59,77 @@ def parser(strict: bool = False, quick: bool = False) -> lark.Lark:
     return lark.Lark(
         grammar_path().read_text(encoding="utf-8"),
         parser="lalr",
-        lexer=ContextualLexer if quick else "contextual",
         keep_all_tokens=True,  # the callbacks see every token: a node's span runs from its first to its last
         maybe_placeholders=True,
         transformer=_BUILDER,
         strict=strict,
-        cache=False if folder is None else str(folder / f"lark-{'quick' if quick else 'contextual'}.tables"),
+        cache=False if folder is None else str(folder / "lark.tables"),
     )
+
+
+@attrs.frozen(slots=True)
+class QuickParser:
+    """Lark's LALR tables and AST callbacks, driven by a plain loop over the quick lexer's tokens."""
+
+    states: dict  # parser state -> {terminal or rule name: (action, state or rule)}
+    start: object
+    end: object
+    shift: object  # the action that shifts
+    reductions: dict  # rule -> (how many values it takes, its callback, the name it reduces to)
+    lexer: ContextualLexer
+
+    def parse(self, text: str) -> ast.RulesFile:
+        """The AST of `text`; `NotReadable` when the text has a syntax error."""
+        stack, values = [self.start], []
+        states, shift = self.states, self.shift
+        for token in self.lexer.tokens(text, stack):
+            kind = token.type
+            while True:
+                action, target = states[stack[-1]].get(kind) or _unreadable(token)
+                if action is shift:
+                    stack.append(target)
+                    values.append(token)
+                    break
+                self._reduce(target, stack, values)
+        while True:  # the end of the text: reduce until the whole file is recognised
+            action, target = states[stack[-1]].get("$END") or _unreadable(None)
+            if action is shift:
+                _unreadable(None)
+            value = self._reduce(target, stack, values)
+            if stack[-1] == self.end:
+                return value
+
+    def _reduce(self, rule, stack: list, values: list):
+        size, callback, name = self.reductions[rule]
+        children = values[-size:] if size else []
+        if size:
+            del stack[-size:], values[-size:]
+        value = callback(children)
+        stack.append(self.states[stack[-1]][name][1])
+        values.append(value)
+        return value
+
+
+def _unreadable(token) -> tuple:
+    raise NotReadable("the end of the file" if token is None else f"{token!r} on line {token.line}")
+
+
+@lru_cache(maxsize=None)
+def quick_parser() -> QuickParser | None:
+    """The quick parser; None if this version of Lark keeps its tables elsewhere (then Lark parses alone)."""
+    lark_parser = parser()
+    try:
+        from lark.parsers.lalr_analysis import Shift
+        tables = lark_parser.parser.parser.parser  # the front end's LALR parser's inner parser
+        table, callbacks = tables.parse_table, tables.callbacks
+        start, end = table.start_states["start"], table.end_states["start"]
+        terminals, ignore = lark_parser.lexer_conf.terminals, lark_parser.lexer_conf.ignore
+    except (AttributeError, ImportError, KeyError):
+        return None
+    reductions = {rule: (len(rule.expansion), callback, rule.origin.name)
+                  for rule, callback in callbacks.items() if isinstance(rule, Rule)}
+    lexer = ContextualLexer(terminals, ignore, table.states)
+    return QuickParser(table.states, start, end, Shift, reductions, lexer)
 
 
 MAX_SYNTAX_ERRORS = 10
@@ -74,8 +140,9 @@ def parse(text: str, path: str) -> ast.RulesFile | list[Diagnostic]:
     with _PARSING:
         _BUILDER.start_file(path)
         try:
-            return parser(quick=True).parse(text)
-        except UnexpectedInput:
+            quick = quick_parser()
+            return quick.parse(text) if quick is not None else parser().parse(text)
+        except (NotReadable, UnexpectedInput):
             return _recovering_parse(text, path)
         finally:
             _BUILDER.start_file("<string>")  # let go of the file's names and numbers

@@ -183,14 +183,16 @@ def test_the_cache_directory_is_created_private(book_dir):
 def fresh_parser():
     from ratecard import parse
     parse.parser.cache_clear()
+    parse.quick_parser.cache_clear()
     yield parse.parser
     parse.parser.cache_clear()
+    parse.quick_parser.cache_clear()
 
 
 def test_lark_keeps_its_tables_in_the_private_cache_directory(tmp_path, monkeypatch, fresh_parser):
     monkeypatch.setenv("RATECARD_CACHE_DIR", str(tmp_path / "cache"))
-    fresh_parser(quick=True)
-    assert [p.name for p in (tmp_path / "cache").iterdir()] == ["lark-quick.tables"]
+    fresh_parser()
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == ["lark.tables"]
 
 
 @pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX permissions")
@@ -199,6 +201,16 @@ def test_lark_caches_nothing_in_a_directory_others_can_write_to(tmp_path, monkey
     shared.mkdir()
     shared.chmod(0o777)
     monkeypatch.setenv("RATECARD_CACHE_DIR", str(shared))
-    fresh_parser(quick=True)
+    fresh_parser()
     assert list(shared.iterdir()) == []
-    assert fresh_parser(quick=True).options.cache is False
+    assert fresh_parser().options.cache is False
+
+
+def test_the_quick_pass_runs_with_lark_tables_read_back_from_the_cache(tmp_path, monkeypatch, fresh_parser):
+    from ratecard import parse
+    monkeypatch.setenv("RATECARD_CACHE_DIR", str(tmp_path / "cache"))
+    fresh_parser()
+    parse.parser.cache_clear()
+    parse.quick_parser.cache_clear()
+    assert fresh_parser().source_path == "<deserialized>"
+    assert parse.quick_parser() is not None
