@@ -205,17 +205,19 @@ class _Checker:
         self._settings(book)
         self._groups(book)
         models: dict[str, ast.Model] = {}
+        token_types: set[str] = set()
         for model in book.all(ast.Model):
             if model.name.text in models:
                 self.error(DUPLICATE_MODEL, f"model '{model.name.text}' is defined twice", model.name.span,
                            f"merge it with the one at {models[model.name.text].span}")
                 continue
             models[model.name.text] = model
-            self._model(model)
+            types = set(model.token_types())
+            token_types |= types
+            self._model(model, types)
         if not models:
             self.error(MISSING_SETTING, f"book '{book.name.text}' prices no model", book.name.span,
                        "add `model NAME { ... }`")
-        token_types = {token_type for model in models.values() for token_type in model.token_types()}
         quota = self._single(book, ast.Quota, "quota", None)
         if quota is not None:
             self._quota(quota, token_types)
@@ -318,8 +320,7 @@ class _Checker:
 
     # -- models -----------------------------------------------------------
 
-    def _model(self, model: ast.Model) -> None:
-        token_types = set(model.token_types())
+    def _model(self, model: ast.Model, token_types: set[str]) -> None:
         for extra in model.selectors[1:]:
             self.error(REPEATED_SETTING, f"model '{model.name.text}' says twice what chooses its tier", extra.span,
                        "keep one `tier by ... tokens per request`")
@@ -447,7 +448,8 @@ class _Checker:
         return frozenset(c for c in currencies if c)
 
     def _price_value(self, rate: ast.Rate, price: ast.Price) -> None:
-        if not self._money_range(price.amount, "price"):
+        exponent = self._money_range(price.amount, "price")
+        if exponent is None:
             return
         value = price.amount.value
         if value < 0:
@@ -456,23 +458,23 @@ class _Checker:
         elif value == 0:
             self.warn(ZERO_PRICE, f"'{rate.token_type.text}' is priced at zero", price.amount.span,
                       f"if it is free on purpose, write `{rate.token_type.text} not billed`")
-        exponent = value.as_tuple().exponent
-        if isinstance(exponent, int) and -exponent > self.places:
+        if -exponent > self.places:
             self.warn(PRICE_PRECISION, f"price {shown(price.amount)} has more decimals than the book rounds to "
                       f"({self.places})", price.amount.span, "check the price, or round the book to more decimals")
 
     # -- limits -----------------------------------------------------------
 
-    def _money_range(self, number: ast.Number, what: str) -> bool:
-        """Is a price (or an expected amount) within the digits the engine keeps exact? Reports it if not."""
-        _, digits, exponent = number.value.as_tuple()
+    def _money_range(self, number: ast.Number, what: str) -> int | None:
+        """A price's (or an expected amount's) exponent if it is within the digits the engine keeps exact, else
+        None (reported)."""
+        _, digits, exponent = number.value.as_tuple()  # a literal is finite: the exponent is an int
         significant, decimals = len(digits), max(0, -exponent)
         if significant <= MAX_PRICE_DIGITS and decimals <= MAX_PRICE_DECIMALS:
-            return True
+            return exponent
         self.error(PRICE_RANGE, f"{what} {shown(number)} has more digits than ratecard keeps exact "
                    f"({significant:,} significant, {decimals:,} after the point)", number.span, f"write at most {MAX_PRICE_DIGITS} significant digits and at most "
                    f"{MAX_PRICE_DECIMALS} decimals; quote a tiny price per 1K or 1M tokens")
-        return False
+        return None
 
     def _token_range(self, number: ast.Number, what: str) -> bool:
         """Is a token count of the book (a tier bound, a free quota) at most 10**15? Reports it if not."""

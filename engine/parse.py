@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from functools import lru_cache
+from itertools import chain
 
 import attrs
 import lark
@@ -81,33 +82,25 @@ class QuickParser:
     def parse(self, text: str) -> ast.RulesFile:
         """The AST of `text`; `NotReadable` when the text has a syntax error."""
         stack, values = [self.start], []
-        states, shift = self.states, self.shift
-        for token in self.lexer.tokens(text, stack):
-            kind = token.type
+        states, shift, reductions, end = self.states, self.shift, self.reductions, self.end
+        for token in chain(self.lexer.tokens(text, stack), (None,)):  # None: the end of the text
+            kind = "$END" if token is None else token.type
             while True:
                 action, target = states[stack[-1]].get(kind) or _unreadable(token)
                 if action is shift:
+                    if token is None:
+                        _unreadable(token)
                     stack.append(target)
                     values.append(token)
                     break
-                self._reduce(target, stack, values)
-        while True:  # the end of the text: reduce until the whole file is recognised
-            action, target = states[stack[-1]].get("$END") or _unreadable(None)
-            if action is shift:
-                _unreadable(None)
-            value = self._reduce(target, stack, values)
-            if stack[-1] == self.end:
-                return value
-
-    def _reduce(self, rule, stack: list, values: list):
-        size, callback, name = self.reductions[rule]
-        children = values[-size:] if size else []
-        if size:
-            del stack[-size:], values[-size:]
-        value = callback(children)
-        stack.append(self.states[stack[-1]][name][1])
-        values.append(value)
-        return value
+                size, callback, name = reductions[target]  # reduce (inline: it runs millions of times a big book)
+                children = values[-size:] if size else []
+                if size:
+                    del stack[-size:], values[-size:]
+                values.append(callback(children))
+                stack.append(states[stack[-1]][name][1])
+                if token is None and stack[-1] == end:
+                    return values[-1]
 
 
 def _unreadable(token) -> tuple:
@@ -126,10 +119,12 @@ def quick_parser() -> QuickParser | None:
         terminals, ignore = lark_parser.lexer_conf.terminals, lark_parser.lexer_conf.ignore
     except (AttributeError, ImportError, KeyError):
         return None
-    reductions = {rule: (len(rule.expansion), callback, rule.origin.name)
+    # Lark names rules with its own Token (a str whose == is Python code): plain str keys look up faster.
+    states = {state: {str(name): action for name, action in actions.items()} for state, actions in table.states.items()}
+    reductions = {rule: (len(rule.expansion), callback, str(rule.origin.name))
                   for rule, callback in callbacks.items() if isinstance(rule, Rule)}
-    lexer = ContextualLexer(terminals, ignore, table.states)
-    return QuickParser(table.states, start, end, Shift, reductions, lexer)
+    lexer = ContextualLexer(terminals, ignore, states)
+    return QuickParser(states, start, end, Shift, reductions, lexer)
 
 
 MAX_SYNTAX_ERRORS = 10
