@@ -101,13 +101,49 @@ def line_fields(line: BillLine) -> dict[str, Any]:
     }
 
 
-_LINE_JSON = "{" + ", ".join(f'"{column}": %s' for column in LINE_COLUMNS) + "}"
+class LineJson:
+    """`json.dumps(line_fields(line))` for the lines of one bill, from cached pieces.
+
+    A line's text is its cycle and account (shared with the lines before it),
+    the pieces its offer, tier, token type and kind share with every line of
+    the same kind, and its own quantity and amounts (plain digits, which JSON
+    writes as they are). Every piece is encoded by json's own string encoder
+    from the values `line_fields` gives, so the text is the same to the byte.
+    """
+
+    def __init__(self) -> None:
+        self._head_of: tuple | None = None
+        self._head = ""
+        self._pieces: dict[tuple, tuple[str, str, str]] = {}
+
+    def __call__(self, line: BillLine) -> str:
+        if self._head_of is None or self._head_of[0] is not line.cycle_start or self._head_of[1] != line.account:
+            cycle_start, cycle_end = _cycle_texts(line.cycle_start, line.context.cycle_seconds)
+            self._head_of = (line.cycle_start, line.account)
+            self._head = (f'{{"cycle_start": {_json_text(cycle_start)}, "cycle_end": {_json_text(cycle_end)}, '
+                          f'"account": {_json_text(line.account)}, ')
+        key = (line.offer, line.tier, line.token_type, line.kind, line.price)
+        pieces = self._pieces.get(key)
+        if pieces is None:
+            pieces = self._pieces[key] = _json_pieces(line)
+        amount = line.amount
+        before_quantity, before_amount, after_amounts = pieces
+        return (f'{self._head}{before_quantity}{line.quantity}{before_amount}"{plain(amount)}", '
+                f'"amount_rounded": "{line.rounded(amount)}"{after_amounts}')
+
+
+def _json_pieces(line: BillLine) -> tuple[str, str, str]:
+    fields = {name: _json_text(value) for name, value in line_fields(line).items() if type(value) is str}
+    return (", ".join(f'"{name}": {fields[name]}' for name in ("region", "model", "tier", "token_type", "kind"))
+            + ', "quantity": ',
+            ", " + ", ".join(f'"{name}": {fields[name]}' for name in ("unit_price", "pricing_unit")) + ', "amount": ',
+            ", " + ", ".join(f'"{name}": {fields[name]}' for name in ("currency", "description", "rate_source"))
+            + "}")
 
 
 def line_json(line: BillLine) -> str:
-    """`json.dumps(line_fields(line))`, without its general machinery: the values are only text and integers."""
-    return _LINE_JSON % tuple([_json_text(value) if type(value) is str else str(value)
-                               for value in line_fields(line).values()])
+    """One line as `json.dumps(line_fields(line))` gives it."""
+    return LineJson()(line)
 
 
 def totals_fields(totals: Totals) -> dict[str, str]:
@@ -137,7 +173,7 @@ def bill_document(bill: Bill, book: PriceBook) -> dict[str, Any]:
 def json_chunks(bill: Bill, book: PriceBook) -> Iterator[str]:
     """Indented JSON, one bill line per text line: readable, and streamed."""
     yield json.dumps(bill_header(bill, book), indent=2)[:-2] + ',\n  "lines": ['
-    separator = "\n    "
+    separator, line_json = "\n    ", LineJson()
     for line in bill.lines:
         yield separator + line_json(line)
         separator = ",\n    "

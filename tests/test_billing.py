@@ -564,3 +564,15 @@ def test_bill_cli_out_is_a_directory(tmp_path, capsys):
     assert ratecard_main(["bill", "emr-starrocks-ai-function", str(EXAMPLE), "--out", str(tmp_path / "bill.json")]) == 2
     assert "it is a directory" in capsys.readouterr().err
     assert not list(tmp_path.glob("*.rejects.csv"))
+
+
+def test_the_json_line_writer_is_json_dumps_of_the_line_fields(example_bill, ai_center, starrocks):
+    from ratecard.writers import LineJson, bill_document, line_fields, to_json
+    trial = ai_center.bill([{"timestamp": "2026-04-01T00:00:00Z", "account": "a", "region": "Singapore",
+                             "model": "text-embedding-v4", "input_tokens": "1000", "output_tokens": "99"}])
+    weird = [line._replace(account='a"\\ \u00e9\u2028\x01') for line in example_bill.lines[:3]]
+    line_json = LineJson()  # one writer over all of them: its cached pieces must never leak from line to line
+    for line in [*example_bill.lines, *weird, *trial.lines, *example_bill.lines[::-1]]:
+        assert line_json(line) == json.dumps(line_fields(line))
+    assert json.loads(to_json(example_bill, starrocks)) == json.loads(json.dumps(bill_document(example_bill,
+                                                                                              starrocks)))

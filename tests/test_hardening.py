@@ -314,3 +314,21 @@ def test_forty_thousand_records_inside_the_quota_are_credited_exactly(starrocks)
                 "model": "qwen-plus", "input_tokens": "1", "output_tokens": "0"} for n in range(40_000)]
     bill = starrocks.bill(reversed(records))
     assert bill.totals["USD"].billed == 0 and bill.ledger.accounts["busy"].consumed == 40_000
+
+
+def test_credits_and_totals_stay_exact_beyond_28_digits():
+    """Python's `sum` and unary minus round to the thread's 28-digit context: credits and totals must not."""
+    book = ratecard.loads("""
+        include "alibaba-regions.rules"
+        book big "Big" { currency USD  price per 1M tokens  cycle hourly in UTC  round 6 half-up
+          model m { us-east-1 { input 0.123456789012345678901234567891  output 3 } }
+          quota q { free 1M tokens per account  window 1 month from first use  consume input } }""")
+    record = {"timestamp": "2026-05-01T10:00:00Z", "account": "a", "region": "us-east-1", "model": "m",
+              "input_tokens": str(10**15 - 1), "output_tokens": "0", "requests": str(10**12)}
+    bill = book.bill([record])
+    with localcontext(Context(prec=100, traps=[Inexact])):
+        listed = D("0.123456789012345678901234567891") * (10**15 - 1) * 10**12 / 10**6
+        credit = -D("0.123456789012345678901234567891") * 10**6 / 10**6
+        assert bill.totals["USD"].list == listed
+        assert bill.totals["USD"].credits == credit
+        assert bill.totals["USD"].billed == listed + credit
