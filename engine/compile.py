@@ -51,6 +51,7 @@ class _Compiler:
         self.unit_exponent = len(str(self.unit_tokens)) - 1
         self.book_dated = bool(self.ast_book.all(ast.Effective) or self.ast_book.all(ast.Trial))
         self.shared: dict = {}  # (kind, key) -> the one object built for it
+        self.per_token: dict[str, tuple[Decimal, int]] = {}  # price as written -> per token, and its exponent
 
     def share(self, key, build):
         """The object `build()` gives, built once per distinct `key`."""
@@ -128,7 +129,8 @@ class _Compiler:
             tables.sort(key=lambda t: (t.start is not None, t.start))
             dated = (len(tables) > 1 or tables[0].start is not None or tables[0].end is not None
                      or self.book_dated)
-            tables = self.share(("tables", *map(id, tables)), lambda: tuple(tables))  # one per group, not per region
+            in_force = tuple(tables)
+            tables = self.share(("tables", in_force), lambda: in_force)  # one tuple per group, not per region
             offers[region_id] = Offer(model.name.text, regions[region_id], selector, tables, dated)
         return offers
 
@@ -164,12 +166,18 @@ class _Compiler:
 
     def unit_prices(self, per_unit: dict[str, ast.Number]) -> dict[str, UnitPrice]:
         """Per-token prices of one tier and currency, sharing one exponent."""
-        per_token = {t: self.share(("per token", n.text), lambda n=n: n.value.scaleb(-self.unit_exponent, _EXACT))
-                     for t, n in per_unit.items()}
-        exponent = min(p.as_tuple().exponent for p in per_token.values())
-        return {t: self.share(("unit price", n.text, exponent), lambda n=n, t=t: UnitPrice(
-                    n.value, per_token[t], int(per_token[t].scaleb(-exponent, _EXACT)), exponent))
+        per_token = {t: self.price_per_token(n) for t, n in per_unit.items()}
+        exponent = min(p[1] for p in per_token.values())
+        return {t: self.share(("unit price", n.text, exponent), lambda n=n, p=per_token[t][0]: UnitPrice(
+                    n.value, p, int(p.scaleb(-exponent, _EXACT)), exponent))
                 for t, n in per_unit.items()}
+
+    def price_per_token(self, price: ast.Number) -> tuple[Decimal, int]:
+        found = self.per_token.get(price.text)
+        if found is None:
+            value = price.value.scaleb(-self.unit_exponent, _EXACT)
+            found = self.per_token[price.text] = (value, value.as_tuple().exponent)
+        return found
 
     def quota(self) -> Quota | None:
         quotas = self.ast_book.all(ast.Quota)
