@@ -529,14 +529,17 @@ class _Biller:
                 cycle = cycles.get(line_key.cycle)
                 if cycle is None:
                     cycle = cycles[line_key.cycle] = datetime.fromtimestamp(line_key.cycle, book.zone)
-                prices = line_key.tier.prices.get(self.currency, NO_PRICES)
-                for token_type in _ordered_types(line_key.tier, usage[line_key]):
-                    for kind, counts in (("usage", usage), ("quota", account_credits), ("trial", trial)):
-                        tokens = counts.get(line_key, NO_PRICES).get(token_type)
-                        if tokens or (kind == "usage" and tokens is not None):
-                            made.append(_new_tuple(BillLine, (cycle, account, line_key.offer, line_key.tier,
-                                                              token_type, kind, tokens, prices.get(token_type),
-                                                              context, 0)))
+                offer, tier = line_key.offer, line_key.tier
+                prices = tier.prices.get(self.currency, NO_PRICES)
+                used = usage[line_key]
+                kinds = [("usage", used)] + [(kind, counts[line_key]) for kind, counts in
+                                             (("quota", account_credits), ("trial", trial)) if line_key in counts]
+                for token_type in _ordered_types(tier, used):
+                    for kind, counts in kinds:
+                        tokens = counts.get(token_type)
+                        if tokens or (tokens is not None and kind == "usage"):
+                            made.append(_new_tuple(BillLine, (cycle, account, offer, tier, token_type, kind, tokens,
+                                                              prices.get(token_type), context, 0)))
             made, accounts[account] = self._allocate(made)
             lines += made
             if report is not None and (not len(accounts) % 256 or len(accounts) == accounts_total):
@@ -585,8 +588,10 @@ def largest_remainder(amounts: list[Decimal], target: Decimal, quantum: Decimal,
     if not missing or not candidates:
         return
     step = 1 if missing > 0 else -1
-    # Short of the target: the most rounded-down first; over it: the most rounded-up first.
-    candidates.sort(key=lambda i: (EXACT.minus(EXACT.multiply(EXACT.subtract(amounts[i], rounded[i]), step)), i))
+    # Short of the target: the most rounded-down first; over it: the most rounded-up first. The sort is stable,
+    # in reverse too, so equal remainders keep their order.
+    remainders = [EXACT.subtract(amount, rounded_amount) for amount, rounded_amount in zip(amounts, rounded)]
+    candidates.sort(key=remainders.__getitem__, reverse=step > 0)
     for position in itertools.islice(itertools.cycle(candidates), abs(missing)):
         yield position, step
 
@@ -626,5 +631,8 @@ def _line_order(line_key: LineKey):
 
 def _ordered_types(tier: Tier, counts: Mapping[str, int]) -> list[str]:
     """The tier's token types in book order, then any others by name."""
-    return [t for t in tier.token_types if t in counts] + sorted(t for t in counts if t not in tier.token_types)
+    ordered = [t for t in tier.token_types if t in counts]
+    if len(ordered) < len(counts):
+        ordered += sorted(t for t in counts if t not in tier.token_types)
+    return ordered
 
