@@ -30,6 +30,11 @@ def _token_span(token) -> Span:
     return Span(token.path, token.line, token.column, token.line, token.end_column)
 
 
+def _reach(start, last_token) -> Span:
+    """From the start of `start` (a one-token node or a span) to the end of a one-token node."""
+    return Span(start.path, start.line, start.column, last_token.line, last_token.end_column)
+
+
 @node
 class Name:
     text: str
@@ -132,7 +137,7 @@ class Price:
 
     @property
     def span(self) -> Span:
-        return self.amount.span if self.currency is None else self.currency.span.to(self.amount.span)
+        return _reach(self.currency or self.amount, self.amount)
 
 
 @node
@@ -148,8 +153,12 @@ class Rate:
         return self.not_billed is None
 
     @property
+    def last_token(self) -> Name | Number:
+        return self.not_billed or self.prices[-1].amount
+
+    @property
     def span(self) -> Span:
-        return self.token_type.span.to(self.prices[-1].span if self.not_billed is None else self.not_billed.span)
+        return _reach(self.token_type, self.last_token)
 
 
 @node
@@ -168,7 +177,7 @@ class TierRow:
 
     @property
     def span(self) -> Span:
-        return (self.bounds or self.rates[0]).span.to(self.rates[-1].span)
+        return _reach(self.rates[0].token_type if self.bounds is None else self.bounds.span, self.rates[-1].last_token)
 
 
 @node
@@ -247,7 +256,7 @@ class TokenCount:
 
     @property
     def span(self) -> Span:
-        return self.token_type.span.to(self.count.span)
+        return _reach(self.token_type, self.count)
 
 
 @node

@@ -31,7 +31,7 @@ def decode_rules(data: bytes) -> str:
     return data.decode("utf-8").removeprefix(BOM)
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, weakref_slot=False)
 class Span:
     """A 1-based line/column range inside one named source."""
 

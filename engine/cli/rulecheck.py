@@ -19,8 +19,7 @@ from ..errors import Diagnostic
 from ..explain import explain
 from ..include import Program
 from ..loader import analyze, analyze_program, collector_paused, read
-from ..source import Source
-from ..source import Span
+from ..source import Source, Span
 from .render import diagnostic_dict, diagnostic_github, diagnostic_text
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
