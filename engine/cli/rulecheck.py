@@ -3,13 +3,16 @@
 Takes `.rules` files or directories (default `rules/`), parses and checks every
 book and runs its worked examples, and gives diagnostics on stdout in text,
 JSON or GitHub-annotation form. Exit codes: 0 clean, 1 findings (warnings only
-with `--strict`), 2 a usage error or unreadable input.
+with `--strict`), 2 a usage error or unreadable input, 70 a bug in rulecheck
+(the traceback is saved, see `crash.py`), 130 interrupted, 141 the reader of
+the output went away (`rulecheck | head`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -20,9 +23,10 @@ from ..explain import explain
 from ..include import Program
 from ..loader import analyze, analyze_program, collector_paused, read
 from ..source import Source, Span
+from .crash import report_crash
 from .render import diagnostic_dict, diagnostic_github, diagnostic_text
 
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 130, 141
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -35,10 +39,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--explain", metavar="BOOK",
                         help="print the book as the engine understands it (a path or a shipped book's name)")
     args = parser.parse_args(argv)
-    if args.explain:
-        return _explain(args.explain)
-    with collector_paused():  # one pause for the whole run: see `collector_paused`
-        return _check(args)
+    try:
+        if args.explain:
+            status = _explain(args.explain)
+        else:
+            with collector_paused():  # one pause for the whole run: see `collector_paused`
+                status = _check(args)
+        sys.stdout.flush()  # here, not at exit, where a closed pipe could only be reported as a traceback
+        return status
+    except BrokenPipeError:  # `rulecheck | head`: the reader has all it wants
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush at exit
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        print("rulecheck: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:  # a bug: say so, keep the traceback, and exit apart from findings
+        return report_crash("rulecheck", error)
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -164,3 +164,27 @@ def test_fuzzed_books_get_diagnostics_never_tracebacks(tmp_path, changes):
     path.write_text(text)
     (tmp_path / "alibaba-regions.rules").write_text((rules_dir() / "alibaba-regions.rules").read_text())
     assert rulecheck([str(path)]) in (0, 1)
+
+
+# --- the command itself never shows a traceback -----------------------------------------------------
+
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path):
+    import subprocess
+    import sys
+    command = f"'{sys.executable}' -m ratecard.cli.rulecheck '{CASES}' | head -1"
+    done = subprocess.run(command, shell=True, capture_output=True, text=True, cwd=tmp_path)
+    assert done.stdout.count("\n") == 1
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
+
+
+def test_a_bug_is_reported_as_a_bug(capsys, monkeypatch, tmp_path):
+    import ratecard.cli.rulecheck as command
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+    monkeypatch.setattr(command, "analyze_program", broken)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    code, _, err = run(capsys, "R020-tier-gap.rules")
+    assert code == 70
+    assert "internal error (this is a bug): RuntimeError: boom" in err
+    assert list(tmp_path.glob("rulecheck-crash-*.txt"))
