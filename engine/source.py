@@ -24,6 +24,8 @@ from pathlib import Path
 import attrs
 
 BOM = "\ufeff"
+EXCERPT_WIDTH = 160  # a longer line is shown in part: from a little before the span
+EXCERPT_CONTEXT = 40
 
 
 def decode_rules(data: bytes) -> str:
@@ -93,16 +95,20 @@ class Source:
         return self._starts
 
     def excerpt(self, span: Span) -> str:
-        """The span's first line with carets under the spanned columns."""
+        """The span's first line with carets under the spanned columns (a long line: the part around them)."""
         if span.line <= 0:
             return ""
         text = self.line_text(span.line)
         start = min(span.column - 1, len(text))
-        end = span.end_column - 1 if span.end_line == span.line else len(text)
-        shown = _printable(text)
+        end = max(start, span.end_column - 1 if span.end_line == span.line else len(text))
+        first = max(0, start - EXCERPT_CONTEXT) if len(text) > EXCERPT_WIDTH else 0
+        last = min(len(text), first + EXCERPT_WIDTH)
+        before, after = ("..." if first else ""), ("..." if last < len(text) else "")
+        shown = _printable(text[first:last])
         gutter = f"{span.line:>4} | "
-        caret = " " * len(gutter) + _padding(shown[:start]) + "^" * max(1, _width(shown[start:max(start, end)]))
-        return f"{gutter}{shown}\n{caret}"
+        carets = "^" * max(1, _width(shown[start - first:min(end, last) - first]))
+        caret = " " * (len(gutter) + len(before)) + _padding(shown[:start - first]) + carets
+        return f"{gutter}{before}{shown}{after}\n{caret}"
 
 
 def _printable(text: str) -> str:

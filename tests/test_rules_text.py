@@ -152,3 +152,21 @@ def test_explain_still_says_which_examples_fail(tmp_path, capsys):
     text = STARROCKS.replace("=>  USD 0.000389", "=>  USD 0.000390", 1)
     analysis = analyze_program(read_program(write(tmp_path, "book.rules", text)))
     assert "FAILS: example 'US (Virginia), one ai_query() call' expects USD 0.000390" in explain(analysis.book)
+
+
+def test_an_excerpt_of_a_very_long_line_shows_the_part_around_the_span():
+    number = "0." + "1" * 100_000
+    text = "book b {\n  model m { us-east-1 { input " + number + " output 1 } }\n}\n"
+    column = text.splitlines()[1].index(number) + 1
+    excerpt = Source("t.rules", text).excerpt(Span("t.rules", 2, column, 2, column + len(number)))
+    line, caret = excerpt.splitlines()
+    assert len(line) < 200 and line.endswith("...")
+    assert line[caret.index("^"):].startswith("0.111")
+
+
+def test_a_rules_file_with_a_huge_number_gives_a_short_report(tmp_path, capsys):
+    from ratecard.cli.rulecheck import main
+    path = write(tmp_path, "book.rules", STARROCKS.replace("input 0.000480", "input 0." + "1" * 100_000, 1))
+    assert main([str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "error[R037]" in out and len(out) < 2_000
