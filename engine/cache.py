@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import io
 import pickle
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import attrs
@@ -39,7 +39,7 @@ from .tables import PriceBook, readonly
 _FORMAT = 3
 
 
-@lru_cache(maxsize=None)
+@cache
 def _engine_fingerprint() -> str:
     """Changes whenever the engine's code or grammar could compile a book differently."""
     digest = hashlib.sha256(f"format {_FORMAT}".encode())

@@ -367,7 +367,7 @@ class _Checker:
     def _rows(self, model: ast.Model, table: ast.RateTable, token_types: set[str]) -> None:
         bounded = [row.bounds for row in table.rows if row.bounds is not None]
         numbers = [n for b in bounded for n in (b.lower, b.upper) if n is not None]
-        if all([self._token_range(n, "a tier bound") for n in numbers]):  # a list: report every one
+        if all([self._token_range(n, "a tier bound") for n in numbers]):  # noqa: C419 (a list: report every one)
             self._tier_order(bounded)
         for row in table.rows:
             self._rates(model, row, token_types)

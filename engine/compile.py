@@ -130,7 +130,7 @@ class _Compiler:
             dated = (len(tables) > 1 or tables[0].start is not None or tables[0].end is not None
                      or self.book_dated)
             in_force = tuple(tables)
-            tables = self.share(("tables", in_force), lambda: in_force)  # one tuple per group, not per region
+            tables = self.share(("tables", in_force), lambda in_force=in_force: in_force)  # one per group, not region
             offers[region_id] = Offer(model.name.text, regions[region_id], selector, tables, dated)
         return offers
 

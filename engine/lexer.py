@@ -17,7 +17,7 @@ For a big book Lark's lexer took half of all the time `rulecheck` spent.
 from __future__ import annotations
 
 import re
-from typing import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 
 import attrs
 from lark import Token

@@ -14,13 +14,13 @@ by Lark, to recover after each error and report several.
 from __future__ import annotations
 
 import threading
-from functools import lru_cache
+from functools import cache
 from itertools import chain
 
 import attrs
 import lark
-from lark.grammar import Rule
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.grammar import Rule
 
 from . import ast
 from .build import Builder
@@ -48,7 +48,7 @@ _BUILDER = Builder()
 _PARSING = threading.Lock()
 
 
-@lru_cache(maxsize=None)
+@cache
 def parser(strict: bool = False) -> lark.Lark:
     """The LALR parser, which builds the AST as it goes.
 
@@ -107,7 +107,7 @@ def _unreadable(token) -> tuple:
     raise NotReadable("the end of the file" if token is None else f"{token!r} on line {token.line}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def quick_parser() -> QuickParser | None:
     """The quick parser; None if this version of Lark keeps its tables elsewhere (then Lark parses alone)."""
     lark_parser = parser()
@@ -222,7 +222,7 @@ class _Recovery:
         self.skip_depth = 1 if token is not None and token.type == "LBRACE" else 0
 
 
-@lru_cache(maxsize=None)
+@cache
 def keywords() -> dict[str, str]:
     """The language's keywords (`model`, `group`, ...), by terminal name."""
     return {t.name: t.pattern.value for t in parser().terminals

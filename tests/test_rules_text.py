@@ -76,7 +76,7 @@ def test_a_caret_after_tabs_sits_under_its_character():
 def test_a_caret_after_wide_characters_counts_their_width():
     source = Source("t.rules", 'region x "华北 2" oops\n')
     excerpt = source.excerpt(Span("t.rules", 1, 17, 1, 21))
-    line, caret = excerpt.splitlines()
+    caret = excerpt.splitlines()[1]
     assert caret.index("^") - len("   1 | ") == len('region x "') + 2 * 2 + len(' 2" ')
 
 

@@ -8,7 +8,8 @@ forms `rulecheck` offers.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..errors import Diagnostic
 from ..source import Source

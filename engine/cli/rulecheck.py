@@ -14,8 +14,8 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from .. import __version__, ast
 from ..errors import Diagnostic
