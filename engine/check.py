@@ -25,7 +25,18 @@ from collections import defaultdict
 from . import ast
 from .errors import ERROR, WARNING, Diagnostic, did_you_mean
 from .include import Program
-from .limits import EARLIEST, LATEST, MAX_REQUESTS, MAX_TOKENS, TIME_RANGE
+from .limits import (
+    EARLIEST,
+    LATEST,
+    MAX_PRICE_DECIMALS,
+    MAX_PRICE_DIGITS,
+    MAX_PRICE_UNIT,
+    MAX_REQUESTS,
+    MAX_TIER_TOKENS,
+    MAX_TOKENS,
+    MAX_WINDOW,
+    TIME_RANGE,
+)
 from .moments import parse_moment, parse_zone
 from .places import normalize_place
 from .source import Span
@@ -62,12 +73,7 @@ COUNT_RANGE = "R039"
 WINDOW_RANGE = "R040"
 DATE_RANGE = "R041"
 
-MAX_PRICE_DIGITS = 30  # significant digits of a price or an expected amount, as written
-MAX_PRICE_DECIMALS = 30
-MAX_PRICE_UNIT = 10**6  # `price per 1M tokens`
-MAX_TIER_TOKENS = 10**15  # a tier bound, a free quota
 MAX_EXAMPLE_TOKENS = MAX_TOKENS - 1  # per request, as in usage records and quotes
-MAX_WINDOW = {"month": 1_200, "months": 1_200, "day": 36_500, "days": 36_500}
 SHOWN_DIGITS = 40  # a longer number is abbreviated in messages
 
 ROUNDING_MODES = ("half-up", "half-even", "half-down", "up", "down", "ceiling", "floor")

@@ -1,7 +1,8 @@
 """The limits of what ratecard bills, in one place.
 
-Gives the largest counts a usage record or a quote may carry and the range of
-timestamps a bill can hold. Everything the engine accepts within them is
+Gives the largest counts a usage record or a quote may carry, the range of
+timestamps a bill can hold, and the largest numbers a rules file may write
+(`check.py` reports what exceeds them, R037-R041). Everything the engine accepts within them is
 priced exactly (decimal arithmetic with precision to spare); anything beyond
 them is refused with a reason that names the limit, never a traceback.
 """
@@ -17,3 +18,10 @@ MAX_LINE_BYTES = 65_536  # one line of a usage file (below the csv module's own 
 EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)  # timestamps from here ...
 LATEST = datetime(9000, 1, 1, tzinfo=timezone.utc)  # ... up to (not including) here
 TIME_RANGE = "from 1970-01-01T00:00:00Z up to 9000-01-01T00:00:00Z"
+
+# rules files
+MAX_PRICE_DIGITS = 30  # significant digits of a price or an expected amount, as written
+MAX_PRICE_DECIMALS = 30
+MAX_PRICE_UNIT = 10**6  # `price per 1M tokens`
+MAX_TIER_TOKENS = 10**15  # a tier bound, a free quota
+MAX_WINDOW = {"month": 1_200, "months": 1_200, "day": 36_500, "days": 36_500}  # a quota window

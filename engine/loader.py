@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from . import cache
-from .errors import Diagnostic, RulesError
+from .errors import Diagnostic, InvalidArgument, RulesError
 from .resources import rules_dir
 from .source import Probe, Span
 from .tables import PriceBook
@@ -105,7 +105,14 @@ def read(path: str | Path, allow_outside_root: bool = False) -> Program:
         return read_program(path, allow_outside_root)
 
 
+def _require_path(value: object, name: str = "path_or_name") -> None:
+    if not isinstance(value, (str, Path)) or not str(value).strip():
+        raise InvalidArgument(f"{name} must be a path or a shipped book's name, not {value!r}",
+                              "pass 'emr-starrocks-ai-function' or 'rules/my-book.rules'")
+
+
 def analyze(path_or_name: str | Path, allow_outside_root: bool = False) -> Analysis:
+    _require_path(path_or_name)
     from .include import Program
     path = resolve_book_path(path_or_name)
     if not path.exists():
@@ -129,6 +136,7 @@ def load(path_or_name: str | Path, allow_outside_root: bool = False) -> PriceBoo
     diagnostic raises `RulesError`. A compiled book is cached on disk (see
     `cache.py`) and reused while none of the files it came from has changed.
     """
+    _require_path(path_or_name)
     path = resolve_book_path(path_or_name)
     if not path.exists():
         return _book_or_raise(analyze(path_or_name))
@@ -149,6 +157,11 @@ def _compile(path: Path, allow_outside_root: bool) -> tuple[PriceBook, tuple[Pro
 def loads(text: str, name: str = "<string>", base_dir: str | Path | None = None,
           allow_outside_root: bool = False) -> PriceBook:
     """Compile rules given as text; includes resolve against `base_dir` (default: cwd), then the shipped rules."""
+    if not isinstance(text, str):
+        raise InvalidArgument(f"loads takes the rules as text, not {type(text).__name__}",
+                              "decode bytes first (rules files are UTF-8), or pass a path to ratecard.load")
+    if base_dir is not None:
+        _require_path(base_dir, "base_dir")
     from .include import read_text_program
     with collector_paused():
         program = read_text_program(text, name, base_dir, allow_outside_root)

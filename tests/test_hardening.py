@@ -332,3 +332,12 @@ def test_credits_and_totals_stay_exact_beyond_28_digits():
         assert bill.totals["USD"].list == listed
         assert bill.totals["USD"].credits == credit
         assert bill.totals["USD"].billed == listed + credit
+
+
+@pytest.mark.parametrize("call", [lambda: ratecard.load(None), lambda: ratecard.load(123), lambda: ratecard.load(""),
+                                  lambda: ratecard.loads(None), lambda: ratecard.loads(b"book b {}"),
+                                  lambda: ratecard.analyze(None), lambda: ratecard.loads("", base_dir=5)])
+def test_load_arguments_of_the_wrong_kind_are_ratecard_errors(call):
+    with pytest.raises(ratecard.RatecardError) as raised:
+        call()
+    assert raised.value.code == "E109"
