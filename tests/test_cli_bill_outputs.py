@@ -363,11 +363,6 @@ def test_a_run_killed_with_sigkill_leaves_one_whole_pair(tmp_path):
     _kill_9_at_random_moments(tmp_path, rows=20_000, accounts=500, kills=6)
 
 
-@pytest.mark.skipif(not os.environ.get("RATECARD_SLOW_TESTS"), reason="slow: set RATECARD_SLOW_TESTS=1")
-def test_a_big_run_killed_with_sigkill_twenty_times_leaves_one_whole_pair(tmp_path):
-    assert _kill_9_at_random_moments(tmp_path, rows=200_000, accounts=5_000, kills=20) == {"old", "new"}
-
-
 def test_a_second_run_waits_for_the_first(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
