@@ -377,17 +377,14 @@ class QuotaEntry(NamedTuple):
 class _QuotaPrefix:
     """An account's earliest records that can still earn free tokens, in billing order, with their running total."""
 
-    __slots__ = ("free", "entries", "total", "full")
+    __slots__ = ("free", "entries", "total", "full", "last_instant")
 
     def __init__(self, free: int) -> None:
         self.free = free
         self.entries: list[QuotaEntry] = []
         self.total = 0  # tokens of all entries
         self.full = False  # the entries hold at least `free` tokens: later records earn nothing
-
-    @property
-    def last_instant(self) -> int:
-        return self.entries[-1].order[0]
+        self.last_instant = 0  # of the last entry, once full: a later record cannot earn anything
 
     def offer(self, entry: QuotaEntry) -> None:
         entries = self.entries
@@ -399,6 +396,7 @@ class _QuotaPrefix:
             self.full = True
             while self.total - entries[-1].tokens >= self.free:  # the last entry is no longer needed
                 self.total -= entries.pop().tokens
+            self.last_instant = entries[-1].order[0]
 
 
 def _entry_order(entry: QuotaEntry) -> tuple:
@@ -448,8 +446,10 @@ class _Biller:
         _add_counts(state.usage, key, totals)
         if in_trial:
             _add_counts(state.trial, key, totals)
-        elif state.prefix is not None and not (state.prefix.full and instant > state.prefix.last_instant):
-            self._offer_to_quota(state.prefix, rated, LineKey(cycle, offer, tier))
+        else:
+            prefix = state.prefix
+            if prefix is not None and not (prefix.full and instant > prefix.last_instant):
+                self._offer_to_quota(prefix, rated, LineKey(cycle, offer, tier))
         if instant < state.first_seen:
             state.first_seen = instant
 
