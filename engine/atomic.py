@@ -149,6 +149,8 @@ class FileGroup:
 
     def commit(self) -> None:
         """Put every written file in place and remove every removed one, as one change."""
+        if not self.paths:  # a group of no files (a bill to standard output, no rejects file to keep)
+            return
         for path, handle in self._handles.items():
             with _blame(path):
                 handle.flush()

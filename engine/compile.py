@@ -100,6 +100,7 @@ class _Compiler:
             quota=self.quota(),
             trial=self.trial(),
             examples=tuple(self.example(e) for e in book.all(ast.Example)),
+            source_files=tuple(sorted({p.resolved for p in self.program.probes if p.resolved is not None})),
         )
 
     def regions(self) -> dict[str, Region]:

@@ -135,6 +135,10 @@ class _Reader:
 
     def _find(self, include: ast.Include, includer: Path) -> tuple[Path, bytes] | None:
         """The real path and bytes of an included file (next to its includer, else shipped), or None after an error."""
+        if "\0" in include.path:  # no file system takes it: say so here, before a path call raises
+            self._error(UNREADABLE, f"include {include.path!r} contains a NUL character", include,
+                        "name the file with printable characters")
+            return None
         requested = Path(include.path)
         if requested.is_absolute() and not self.allow_outside_root:
             self._error(INCLUDE_ESCAPES, f"include '{include.path}' is an absolute path", include,

@@ -166,6 +166,7 @@ class PriceBook:
     quota: Quota | None
     trial: Trial | None
     examples: tuple[Example, ...]
+    source_files: tuple[str, ...] = ()  # real paths of every file the book was compiled from: outputs must spare them
 
     def quote(self, region: str, model: str, tokens: Mapping[str, int], requests: int = 1,
               currency: str | None = None, at: datetime | str | None = None):

@@ -135,7 +135,7 @@ def test_an_out_that_is_a_symlink_is_a_usage_error(tmp_path, capsys):
 
 def test_a_default_rejects_path_that_is_a_symlink_is_a_usage_error(tmp_path, capsys):
     usage = write_usage(tmp_path / "u.csv", bad_every=3)
-    (tmp_path / "bill.rejects.csv").symlink_to(usage)
+    (tmp_path / "bill.json.rejects.csv").symlink_to(usage)
     assert bill(usage, "--out", tmp_path / "bill.json") == 2
     assert not (tmp_path / "bill.json").exists()
 
@@ -194,7 +194,7 @@ def test_a_rerun_without_rejects_removes_the_earlier_rejects(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     assert bill(write_usage(tmp_path / "bad.csv", bad_every=3), "--out", out / "bill.json") == 1
-    assert listing(out) == ["bill.json", "bill.rejects.csv"]
+    assert listing(out) == ["bill.json", "bill.json.rejects.csv"]
     assert bill(write_usage(tmp_path / "good.csv"), "--out", out / "bill.json") == 0
     assert listing(out) == ["bill.json"]
 
@@ -203,9 +203,9 @@ def test_a_run_leaves_nothing_but_the_pair(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / ".bill.json.ratecard-tmp").write_text("a killed run's half bill")
-    (out / ".bill.rejects.csv.ratecard-tmp").write_text("a killed run's half rejects")
+    (out / ".bill.json.rejects.csv.ratecard-tmp").write_text("a killed run's half rejects")
     assert bill(write_usage(tmp_path / "u.csv", bad_every=3), "--out", out / "bill.json") == 1
-    assert listing(out) == ["bill.json", "bill.rejects.csv"]
+    assert listing(out) == ["bill.json", "bill.json.rejects.csv"]
 
 
 def test_rejects_in_another_directory_commit_with_the_bill(tmp_path):
@@ -233,7 +233,7 @@ def _expected_pair(tmp_path: Path, name: str, usage: Path) -> dict[str, str]:
 def _recover(out: Path) -> None:
     """What the next `ratecard bill` writing this output does first."""
     from ratecard.atomic import FileGroup
-    with FileGroup([out / "bill.json", out / "bill.rejects.csv"]):
+    with FileGroup([out / "bill.json", out / "bill.json.rejects.csv"]):
         pass
 
 
@@ -269,7 +269,7 @@ def test_a_run_killed_at_any_step_leaves_the_old_pair_or_the_new_one(tmp_path, n
     old_usage = write_usage(tmp_path / "old.csv", rows=60, seed=1, bad_every=4)
     new_usage = write_usage(tmp_path / "new.csv", rows=60, seed=2, bad_every=5 if new_rejects else 0)
     old, new = _expected_pair(tmp_path, "old", old_usage), _expected_pair(tmp_path, "new", new_usage)
-    assert old.keys() == {"bill.json", "bill.rejects.csv"} and old != new
+    assert old.keys() == {"bill.json", "bill.json.rejects.csv"} and old != new
     out = tmp_path / "out"
     seen = set()
     for step in itertools.count(1):
@@ -414,7 +414,7 @@ def test_a_failing_rejects_file_names_the_rejects_file(tmp_path, capsys, monkeyp
     monkeypatch.setattr(cli, "write_bill", lambda *args: None)
     monkeypatch.setattr("ratecard.cli.outputs.reject_row", _no_space)
     assert bill(write_usage(tmp_path / "u.csv", bad_every=3), "--out", out / "bill.json") == 2
-    assert f"cannot write {out / 'bill.rejects.csv'}: No space left on device" in capsys.readouterr().err
+    assert f"cannot write {out / 'bill.json.rejects.csv'}: No space left on device" in capsys.readouterr().err
     assert listing(out) == []
 
 
@@ -467,3 +467,51 @@ def test_a_default_rejects_directory_that_cannot_be_written_is_said_before_readi
     err = capsys.readouterr().err
     assert f"cannot write {archive / 'u.rejects.csv'}: Permission denied" in err and "--rejects PATH" in err
     assert listing(archive) == ["u.csv"]
+
+
+# --- found in review: an included rules file, one name in two formats, a directory name, a read-only home ---
+
+def test_the_out_naming_an_included_rules_file_is_a_usage_error(tmp_path, capsys):
+    from ratecard.resources import rules_dir
+    for name in ("emr-starrocks-ai-function.rules", "alibaba-regions.rules"):
+        (tmp_path / name).write_bytes((rules_dir() / name).read_bytes())
+    before = (tmp_path / "alibaba-regions.rules").read_bytes()
+    usage = write_usage(tmp_path / "u.csv")
+    book = tmp_path / "emr-starrocks-ai-function.rules"
+    assert ratecard_main(["bill", str(book), str(usage), "--out", str(tmp_path / "alibaba-regions.rules")]) == 2
+    assert "a file this run reads" in capsys.readouterr().err
+    assert (tmp_path / "alibaba-regions.rules").read_bytes() == before
+
+
+def test_two_bills_of_one_name_in_two_formats_keep_their_own_rejects(tmp_path, capsys):
+    with_rejects, clean = write_usage(tmp_path / "u.csv", bad_every=3), write_usage(tmp_path / "v.csv", seed=4)
+    assert bill(with_rejects, "--out", tmp_path / "b.json", "--format", "json") == 1
+    rejects = (tmp_path / "b.json.rejects.csv").read_text()
+    assert bill(clean, "--out", tmp_path / "b.csv", "--format", "csv") == 0
+    assert (tmp_path / "b.json.rejects.csv").read_text() == rejects  # the json bill's rejects are still its own
+    assert listing(tmp_path) == ["b.csv", "b.json", "b.json.rejects.csv", "u.csv", "v.csv"]
+
+
+@pytest.mark.parametrize("out", [".", "/", ""])
+def test_an_out_that_names_a_directory_is_a_usage_error(tmp_path, capsys, monkeypatch, out):
+    monkeypatch.chdir(tmp_path)
+    usage = write_usage(tmp_path / "u.csv")
+    assert bill(usage, "--out", out) == 2
+    err = capsys.readouterr().err
+    assert "it is a directory" in err and "internal error" not in err
+
+
+def test_a_clean_bill_needs_no_writable_directory_for_its_default_rejects(tmp_path, capsys, monkeypatch):
+    from ratecard.cli import outputs
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    clean, dirty = write_usage(archive / "u.csv"), write_usage(archive / "d.csv", bad_every=3)
+    real_access = os.access
+    monkeypatch.setattr(outputs.os, "access", lambda path, mode: False if Path(path) == archive
+                        else real_access(path, mode))  # a read-only directory (root passes plain permissions)
+    assert bill(clean) == 0
+    assert "40 records read = 40 billed + 0 rejected" in capsys.readouterr().err
+    assert bill(dirty) == 2
+    err = capsys.readouterr().err
+    assert f"cannot write {archive / 'd.rejects.csv'}: its directory cannot be written" in err and "--rejects" in err
+    assert listing(archive) == ["d.csv", "u.csv"]

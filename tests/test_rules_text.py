@@ -116,6 +116,12 @@ def test_an_unreadable_include_is_one_error_without_echoes(tmp_path, make):
     assert analysis.errors[0].code in ("R001", "R002")
 
 
+def test_an_include_path_with_a_nul_character_is_one_error_not_a_crash(tmp_path):
+    text = STARROCKS.replace('include "alibaba-regions.rules"', 'include "alibaba\x00regions.rules"')
+    analysis = analyze(write(tmp_path, "book.rules", text))
+    assert [d.code for d in analysis.errors] == ["R002"] and "NUL" in analysis.errors[0].message, rendered(analysis)
+
+
 def test_an_include_that_is_a_directory_says_so(tmp_path):
     (tmp_path / "shared.rules").mkdir()
     analysis = analyze(write(tmp_path, "book.rules", 'include "shared.rules"\n' + STARROCKS))

@@ -11,9 +11,13 @@ neither, whatever stops the run.
 Rules:
 - `--out -` (or no `--out`) is standard output. Any other output that exists
   must be a regular file, and no output may be one of the files read.
-- The default rejects path is `NAME.rejects.csv` next to `--out`, else next to
-  the first usage file when it is a regular file, else in the current
-  directory (`NAME` is `stdin` for `-`).
+- The default rejects path is `--out`'s whole name and `.rejects.csv`
+  (`bill.json.rejects.csv`: each bill has its own, whatever its format), else
+  `NAME.rejects.csv` next to the first usage file when it is a regular file,
+  else in the current directory (`NAME` is `stdin` for `-`).
+- A default rejects file in a directory that cannot be written does not stop
+  a run that rejects nothing (a read-only usage directory, a bill to standard
+  output); the first reject then fails, naming the file and `--rejects`.
 - With `--rejects`, the rejects file is always written (a header alone when
   nothing is rejected). Without it, a run with no rejects removes the default
   rejects file an earlier run left, in the same commit as the bill.
@@ -48,16 +52,20 @@ class OutputPlan:
     bill: Path | None  # None: standard output
     rejects: Path
     rejects_always: bool  # named with --rejects: written even when nothing is rejected
+    rejects_writable: bool = True  # False: a default rejects file whose directory cannot be written
 
     @property
     def files(self) -> list[Path]:
-        return [path for path in (self.bill, self.rejects) if path is not None]
+        rejects = self.rejects if self.rejects_writable else None
+        return [path for path in (self.bill, rejects) if path is not None]
 
 
 def plan_outputs(out: str | None, rejects: str | None, usage: Sequence[str], read: Sequence[str] = ()) -> OutputPlan:
     """Check the usage files and the outputs (see the module's rules); `read` lists other inputs to protect."""
     inputs = _check_usage(usage)
     bill = None if out in (None, STDIO) else Path(out)
+    if bill is not None and (not bill.name or bill.is_dir()):
+        raise UsageError(f"cannot write {out}: it is a directory", "name a file to write")
     if rejects == STDIO:
         raise UsageError("the rejects file cannot be standard output", "name a file with --rejects PATH")
     plan = OutputPlan(bill, Path(rejects) if rejects else _default_rejects(bill, usage), rejects is not None)
@@ -68,6 +76,8 @@ def plan_outputs(out: str | None, rejects: str | None, usage: Sequence[str], rea
             _check_output(named, path, protected)
     if plan.bill is not None and _identity(plan.bill) == _identity(plan.rejects):
         raise UsageError(f"--out and --rejects both name {plan.bill}", "give the bill and its rejects two files")
+    if not rejects and not os.access(plan.rejects.parent, os.W_OK):
+        plan = attrs.evolve(plan, rejects_writable=False)
     return plan
 
 
@@ -132,7 +142,7 @@ def _kind(mode: int) -> str:
 
 def _default_rejects(bill: Path | None, usage: Sequence[str]) -> Path:
     if bill is not None:
-        return bill.with_name(bill.stem + ".rejects.csv")
+        return bill.with_name(bill.name + ".rejects.csv")
     first = usage[0]
     if first != STDIO and os.path.isfile(first):
         return Path(first).with_name(Path(first).stem + ".rejects.csv")
@@ -169,6 +179,9 @@ class BillOutputs:
         self.rejected += 1
 
     def _rejects_handle(self) -> TextIO:
+        if not self.plan.rejects_writable:
+            raise WriteError(self.plan.rejects, "its directory cannot be written",
+                             "that is where rejects go by default; name another file with --rejects PATH")
         if self._rejects is None:
             self._rejects = self._group.open(self.plan.rejects)
             self._rejects.write(rejects_csv_header())
@@ -192,7 +205,7 @@ class BillOutputs:
             if self.plan.rejects_always:
                 with self._group.writing(self.plan.rejects):
                     self._rejects_handle()
-            else:
+            elif self.plan.rejects_writable:
                 self._group.remove(self.plan.rejects)
         self._group.commit()
 

@@ -178,8 +178,8 @@ def _quote(args: argparse.Namespace) -> int:
 
 
 def _bill(args: argparse.Namespace) -> int:
-    plan = plan_outputs(args.out, args.rejects, args.usage, read=[args.book])
     book = load(args.book)
+    plan = plan_outputs(args.out, args.rejects, args.usage, read=[args.book, *book.source_files])
     _check_currency(book, args.currency)
     with progress_display(sys.stderr) as progress, BillOutputs(plan, on_wait=_say_waiting) as outputs:
         result = book.bill(read_usage(args.usage, input_format=args.input_format), currency=args.currency,
