@@ -133,7 +133,8 @@ class FileGroup:
     def open(self, path: Path) -> TextIO:
         """The text handle on `path`'s temporary, created at the first call."""
         if path not in self._handles:
-            self._handles[path] = open(temporary_for(path), "x", encoding="utf-8", newline="", buffering=1 << 20)
+            self._handles[path] = open(temporary_for(path), "x", encoding="utf-8", errors="backslashreplace",
+                                       newline="", buffering=1 << 20)
         return self._handles[path]
 
     @contextmanager

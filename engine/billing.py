@@ -19,7 +19,8 @@ not the input:
 - records with the same timestamp are ordered by request_id, region, model,
   token counts and requests, so the bill does not depend on input order;
 - a repeated `request_id` is billed once: the first occurrence read is billed,
-  later ones are rejected as duplicates (E207), within one call of `bill`.
+  later ones are rejected as duplicates (E207), within one call of `bill`
+  (so memory also follows the number of distinct request_ids: each is kept).
 
 Rounding: each account's totals are its exact totals rounded as the book says
 (billed, and list; credits are billed minus list, so the three add up), and
@@ -159,7 +160,9 @@ class BillLine(NamedTuple):
         """`amount_rounded`, given this line's `amount` (for writers that have it already)."""
         context = self.context
         rounded = round_amount(amount, context.quantum, context.round_mode)
-        return EXACT.add(rounded, EXACT.multiply(context.quantum, self.adjustment)) if self.adjustment else rounded
+        if self.adjustment:
+            rounded = EXACT.add(rounded, EXACT.multiply(context.quantum, self.adjustment))
+        return rounded if rounded else rounded.copy_abs()  # a tiny credit rounds to 0.000000, not -0.000000
 
     @property
     def description(self) -> str:
@@ -547,7 +550,8 @@ class _Biller:
         listed = exact_sum(t.list for t in accounts.values())
         credited = exact_sum(t.credits for t in accounts.values())
         totals = Totals(self.currency, listed, credited, EXACT.add(listed, credited),
-                        *(exact_sum(getattr(t, name) for t in accounts.values())
+                        *(round_amount(exact_sum(getattr(t, name) for t in accounts.values()), book.quantum,
+                                       book.round_mode)  # already whole quanta: this only keeps the places
                           for name in ("list_rounded", "credits_rounded", "billed_rounded")))
         return Bill(book.name, self.currency, tuple(lines), {self.currency: totals}, accounts, read, billed,
                     rejected, rejects, QuotaLedger(ledger))

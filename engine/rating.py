@@ -59,7 +59,8 @@ class RatedRecord(NamedTuple):
     def order(self) -> tuple:
         """Ties between records of one instant: request_id, region, model, token types and counts, requests."""
         counts = self.totals if self.requests == 1 else tuple(total // self.requests for total in self.totals)
-        return (self.request_id, self.offer.region.id, self.offer.model, self.token_types, counts, self.requests)
+        tokens = tuple(sorted(zip(self.token_types, counts)))  # by type name: the order fields were read in is no key
+        return (self.request_id, self.offer.region.id, self.offer.model, tokens, self.requests)
 
     @property
     def tokens(self) -> tuple[tuple[str, int], ...]:
@@ -120,6 +121,7 @@ class Rater:
 
     def rate(self, record: UsageRecord | Mapping[str, Any]) -> RatedRecord:
         """Validate and place a dict or a `UsageRecord`."""
+        _require_unicode(record)
         if isinstance(record, UsageRecord):
             columns = TokenColumns.of(tuple(token_type for token_type, _ in record.tokens), required=True)
             return self.rate_fields(record.timestamp, record.account, record.region, record.model, columns,
@@ -150,7 +152,7 @@ class Rater:
         if not columns.all_required and ("" in values or None in values):
             columns, values = columns.present(values)
         counts = parse_counts(columns.names, values)
-        requests = 1 if requests is None or requests == "" else parse_requests(requests)
+        requests = parse_requests(requests)
         request_id = "" if request_id is None else (request_id if type(request_id) is str else str(request_id)).strip()
         return self.place(instant, account, region, model, columns.types, counts, requests, request_id)
 
@@ -243,6 +245,19 @@ class Rater:
 
 
 _SECONDS = {f"{second:02d}": second for second in range(60)}
+
+
+def _require_unicode(record: Any) -> None:
+    """A caller's record whose names hold a lone surrogate (not Unicode text) cannot be written to any bill."""
+    get = record.get if isinstance(record, Mapping) else lambda name: getattr(record, name, None)
+    for name in ("account", "region", "model", "request_id"):
+        value = get(name)
+        if type(value) is str and not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise MalformedRow(f"{name} holds a lone surrogate, which is not Unicode text",
+                                   "decode the text properly before billing it") from None
 
 
 def _cacheable_shape(text: str) -> bool:

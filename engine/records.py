@@ -152,7 +152,13 @@ class UsageInput:
             return None
 
     def _open(self) -> IO[bytes]:
-        return sys.stdin.buffer if self.is_stdin else open(self.path, "rb")
+        if self.is_stdin:
+            return sys.stdin.buffer
+        try:
+            return open(self.path, "rb")
+        except OSError as error:
+            raise UsageFileError(f"cannot read {self.source}: {error.strerror or error}",
+                                 "pass CSV (.csv) or JSON Lines (.jsonl) files, or - for standard input") from None
 
     def lines(self) -> Iterator[Line]:
         """Every line, numbered from 1, with its line break removed; a UTF-8 BOM at the start is dropped.
@@ -163,10 +169,12 @@ class UsageInput:
         handle = self._open()
         try:
             number, pending, skipped = 0, b"", None  # skipped: bytes of an over-long line dropped so far
+            first = True
             while block := handle.read(BLOCK_BYTES):
-                if not self.bytes_read and block.startswith(b"\xef\xbb\xbf"):
-                    block = block[3:]
                 self.bytes_read += len(block)
+                if first and block.startswith(b"\xef\xbb\xbf"):
+                    block = block[3:]
+                first = False
                 if skipped is not None:  # the rest of an over-long line: drop it up to its newline
                     end = block.find(b"\n")
                     if end < 0:
@@ -375,7 +383,25 @@ def json_record(usage: UsageInput, line: Line) -> RawRecord | Reject | None:
         return Reject(usage.source, number, shown(text), MalformedRow.code, f"not valid JSON: {reason}")
     if not isinstance(fields, dict):
         return Reject(usage.source, number, shown(text), MalformedRow.code, "a JSON Lines record must be an object")
+    if "\\u" in text and not _encodable(fields):
+        return Reject(usage.source, number, shown(text), MalformedRow.code,
+                      "the record holds an unpaired \\uD800-\\uDFFF escape, which is not Unicode text")
     return RawRecord(usage.source, number, fields, text)
+
+
+def _encodable(value: Any) -> bool:
+    """No lone surrogate anywhere in a JSON value (json.loads lets `"\\ud800"` through)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(_encodable(k) and _encodable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_encodable(item) for item in value)
+    return True
 
 
 # --- inputs ----------------------------------------------------------------------------------------
@@ -416,6 +442,8 @@ def read_usage(paths: Iterable[str | Path], input_format: str | None = None) -> 
     """
     if input_format is not None and input_format not in FORMATS:
         raise UsageFileError(f"unknown usage format '{input_format}'", "use csv or jsonl")
+    if isinstance(paths, (str, Path)):  # one path, not the characters of one
+        paths = [paths]
     return UsageFiles(paths, input_format)
 
 
@@ -428,7 +456,11 @@ def token_fields(names: Iterable[str]) -> tuple[tuple[str, str], ...]:
 
 
 def field_text(fields_name: str, value: Any) -> str:
-    """A required text field, stripped; `MissingField` when it is absent or blank."""
+    """A required text field, stripped; `MissingField` when it is absent or blank. A whole number is taken as
+    its digits; anything else (a list, an object, true) is not a name."""
+    if value is not None and type(value) is not str and type(value) is not int:
+        raise MalformedRow(f"{fields_name} is {type(value).__name__} {shown(repr(value), 40)}, not text",
+                           f"write the {fields_name} as text")
     text = "" if value is None else (value if type(value) is str else str(value)).strip()
     if not text:
         raise MissingField(f"the record has no {fields_name}",
@@ -476,9 +508,10 @@ def parse_count(name: str, value: Any) -> int:
         digits = text[1:] if text[:1] == "-" else text
         if not (digits.isdigit() and digits.isascii()):  # str.isdigit alone takes "²" and "٣"; int() takes "1_000"
             raise _bad_count(name, value)
-        if len(digits) > MAX_COUNT_DIGITS and digits.lstrip("0")[MAX_COUNT_DIGITS:]:
-            raise _too_large(name, f"has {len(digits.lstrip('0')):,} digits")
-        count = int(text)
+        significant = digits.lstrip("0") or "0"  # int() refuses text of over 4,300 digits, zeros included
+        if len(significant) > MAX_COUNT_DIGITS:
+            raise _too_large(name, f"has {len(significant):,} digits")
+        count = -int(significant) if text[:1] == "-" else int(significant)
     elif type(value) is int:
         count = value
         if count >= 10**MAX_COUNT_DIGITS:
@@ -516,10 +549,7 @@ def parse_requests(value: Any) -> int:
     """How many requests a record stands for: 1 when the field is absent or empty."""
     if value is None or value == "":
         return 1
-    if type(value) is str and value.isdigit() and value.isascii() and len(value) <= MAX_COUNT_DIGITS:
-        requests = int(value)  # the usual field: parse_count's answer without its checks
-    else:
-        requests = parse_count("requests", value)
+    (requests,) = parse_counts(("requests",), (value,))
     if requests < 1:
         raise BadCount("requests is 0", "a record stands for one request or more")
     if requests > MAX_REQUESTS:

@@ -188,8 +188,9 @@ def toml_chunks(bill: Bill, book: PriceBook) -> Iterator[str]:
 
 
 def _toml_value(value: Any) -> str:
-    # A JSON string is a TOML basic string (the same escapes); integers are written alike.
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else str(value)
+    # A JSON string is a TOML basic string (the same escapes), but for DEL, which TOML wants escaped too;
+    # integers are written alike.
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007F") if isinstance(value, str) else str(value)
 
 
 def _csv_chunks(columns: tuple[str, ...], rows: Iterable[dict[str, Any]]) -> Iterator[str]:

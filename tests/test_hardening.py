@@ -341,3 +341,88 @@ def test_load_arguments_of_the_wrong_kind_are_ratecard_errors(call):
     with pytest.raises(ratecard.RatecardError) as raised:
         call()
     assert raised.value.code == "E109"
+
+
+# --- found in review ----------------------------------------------------------------------------------------
+
+def test_a_lone_surrogate_in_json_lines_is_a_reject_and_every_format_writes(starrocks, tmp_path, capsys):
+    from ratecard.cli.ratecard import main as ratecard_main
+    good = '{"timestamp": "2026-05-01T10:00:00Z", "account": "a", "region": "us-east-1", "model": "qwen-plus", ' \
+           '"input_tokens": 5, "output_tokens": 1}\n'
+    text = good + good.replace('"a"', '"a\\ud800b"') + good.replace('"us-east-1"', '"\\ud800"')
+    usage = write(tmp_path, "u.jsonl", text)
+    bill = starrocks.bill(read_usage([usage]))
+    assert (bill.billed, [r.code for r in bill.rejects]) == (1, ["E205", "E205"])
+    for form in ("table", "csv", "toml", "focus", "json"):
+        assert ratecard_main(["bill", "emr-starrocks-ai-function", str(usage), "--format", form,
+                              "--out", str(tmp_path / f"b.{form}")]) == 1
+    assert "internal error" not in capsys.readouterr().err
+
+
+def test_a_lone_surrogate_from_code_is_a_reject(starrocks):
+    record = {"timestamp": "2026-05-01T10:00:00Z", "account": "a\ud800", "region": "us-east-1", "model": "qwen-plus",
+              "input_tokens": "5", "output_tokens": "1"}
+    assert [r.code for r in starrocks.bill([record]).rejects] == ["E205"]
+
+
+@pytest.mark.parametrize("field", ["input_tokens", "requests"])
+def test_a_count_of_thousands_of_leading_zeros_is_read_not_a_crash(starrocks, field):
+    record = {"timestamp": "2026-05-01T10:00:00Z", "account": "a", "region": "us-east-1", "model": "qwen-plus",
+              "input_tokens": "750", "output_tokens": "20", field: "0" * 5000 + ("750" if field == "input_tokens"
+                                                                                else "1")}
+    bill = starrocks.bill([record])
+    assert bill.billed == 1 and bill.totals["USD"].list == D("0.0003888")
+
+
+def test_the_order_of_json_keys_does_not_change_the_bill(tmp_path):
+    """Two records at one instant, one with output_tokens written first: the quota goes the same way."""
+    book = ratecard.loads("""
+        include "alibaba-regions.rules"
+        book q "Q" { currency USD  price per 1K tokens  cycle hourly in UTC  round 6 half-up
+          model m { tier by input tokens per request
+                    us-east-1 { 0 < T <= 1K input 1 output 2
+                                1K < T <= 5K input 3 output 4 } }
+          quota f { free 1K tokens per account  window 1 month from first use  consume input, output } }""")
+    small = '"input_tokens": 600, "output_tokens": 100'
+    large = '"input_tokens": 2000, "output_tokens": 100'
+    head = '{"timestamp": "2026-05-01T10:00:00Z", "account": "a", "region": "us-east-1", "model": "m", '
+    as_written = write(tmp_path, "a.jsonl", head + small + "}\n" + head + large + "}\n")
+    reordered = write(tmp_path, "b.jsonl", head + '"output_tokens": 100, "input_tokens": 600' + "}\n" + head + large
+                      + "}\n")
+    assert book.bill(read_usage([as_written])).totals == book.bill(read_usage([reordered])).totals
+
+
+def test_usage_files_with_a_bom_can_be_billed_twice(starrocks, tmp_path):
+    files = read_usage([write(tmp_path, "u.csv", "\ufeff" + HEADER + row(0))])
+    assert starrocks.bill(files).billed == starrocks.bill(files).billed == 1
+
+
+def test_streamed_toml_escapes_what_toml_requires(starrocks, tmp_path):
+    import tomllib
+
+    from ratecard.writers import to_toml
+    bill = starrocks.bill([{"timestamp": "2026-05-01T10:00:00Z", "account": "a\x7fb\u2028c\x01", "region": "us-east-1",
+                            "model": "qwen-plus", "input_tokens": "5", "output_tokens": "1"}])
+    assert tomllib.loads(to_toml(bill, starrocks))["lines"][0]["account"] == "a\x7fb\u2028c\x01"
+
+
+def test_read_usage_takes_one_path_and_a_missing_file_is_a_ratecard_error(starrocks, tmp_path):
+    usage = write(tmp_path, "u.csv", HEADER + row(0))
+    assert starrocks.bill(read_usage(str(usage))).billed == 1
+    with pytest.raises(UsageFileError, match="cannot read"):
+        starrocks.bill(read_usage([tmp_path / "missing.csv"]))
+
+
+def test_an_empty_bill_keeps_the_books_places_and_a_credit_is_never_minus_zero(starrocks):
+    empty = starrocks.bill([])
+    assert str(empty.totals["USD"].billed_rounded) == "0.000000"
+    tiny = starrocks.bill([{"timestamp": "2026-05-01T10:00:00Z", "account": "a", "region": "us-east-1",
+                            "model": "qwen-plus", "input_tokens": "1", "output_tokens": "0"}])
+    assert {str(line.amount_rounded) for line in tiny.lines} == {"0.000000"}
+
+
+@pytest.mark.parametrize("value", [[], {}, True, 1.5, ["a"]])
+def test_a_name_that_is_not_text_is_a_reject(starrocks, value):
+    record = {"timestamp": "2026-05-01T10:00:00Z", "account": value, "region": "us-east-1", "model": "qwen-plus",
+              "input_tokens": "5", "output_tokens": "1"}
+    assert [r.code for r in starrocks.bill([record]).rejects] == ["E205"]

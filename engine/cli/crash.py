@@ -21,8 +21,9 @@ EX_SOFTWARE = 70
 
 def report_crash(program: str, error: BaseException) -> int:
     """Tell the user that `error` is a bug and where its traceback is; give the exit status."""
-    print(f"{program}: internal error (this is a bug): {type(error).__name__}: {error}", file=sys.stderr)
-    text = "".join(traceback.format_exception(error))
+    said = f"{error}".encode("utf-8", "backslashreplace").decode("utf-8")  # a lone surrogate must not crash this
+    print(f"{program}: internal error (this is a bug): {type(error).__name__}: {said}", file=sys.stderr)
+    text = "".join(traceback.format_exception(error)).encode("utf-8", "backslashreplace").decode("utf-8")
     try:
         descriptor, path = tempfile.mkstemp(prefix=f"{program}-crash-", suffix=".txt")
         with os.fdopen(descriptor, "w", encoding="utf-8") as report:
