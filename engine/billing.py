@@ -46,7 +46,6 @@ from .moments import add_months, from_instant, instant_of
 from .money import EXACT, ZERO, exact_sum, round_amount
 from .rating import CYCLE_SECONDS, RatedRecord, Rater, TokenColumns
 from .records import (
-    CsvLayout,
     DuplicateRequest,
     RawRecord,
     Reject,
@@ -55,7 +54,6 @@ from .records import (
     UsageRecord,
     csv_rows,
     json_record,
-    read_header,
     shown,
 )
 from .tables import NO_PRICES, Offer, PriceBook, Tier, UnitPrice
@@ -203,8 +201,8 @@ class BillProgress(NamedTuple):
 
     phase: str  # "reading" (records are read and rated), then "billing" (lines and credits are made)
     records: int  # records read so far
-    bytes_done: int  # bytes of usage files read so far (in "billing": accounts whose lines are made)
-    bytes_total: int | None  # bytes of all usage files, or None when unknown (in "billing": accounts in all)
+    done: int  # reading: bytes of usage files read so far; billing: accounts whose lines are made
+    total: int | None  # reading: bytes of all usage files (None on standard input); billing: accounts in all
 
 
 class RecordRejected(RatecardError):
@@ -300,11 +298,7 @@ class _BillingRun:
         self.files = files
         for usage in files.inputs:  # every header first: a file that cannot be billed stops the run here
             if usage.path is not None and usage.path.is_file() and usage.sniff() == "csv":
-                lines = usage.lines()
-                try:
-                    CsvLayout.of(read_header(usage, lines), self.rater.book.token_types, usage.source)
-                finally:
-                    lines.close()
+                usage.csv_lines(self.rater.book.token_types)[1].close()
         for usage in files.inputs:
             usage.bytes_read = 0
             if usage.sniff() == "jsonl":
@@ -331,8 +325,7 @@ class _BillingRun:
 
     def add_csv(self, usage: UsageInput) -> None:
         """A CSV input: each row's values, picked by position, go through the same `Rater.rate_fields`."""
-        lines = usage.lines()
-        layout = CsvLayout.of(read_header(usage, lines), self.rater.book.token_types, usage.source)
+        layout, lines = usage.csv_lines(self.rater.book.token_types)
         at_timestamp, at_account, at_region, at_model = layout.timestamp, layout.account, layout.region, layout.model
         at_requests, at_request_id, token_indexes = layout.requests, layout.request_id, layout.token_indexes
         columns, rate_fields, source = TokenColumns.of(layout.token_types), self.rater.rate_fields, usage.source

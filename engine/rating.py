@@ -29,6 +29,7 @@ from .records import (
     MissingField,
     UsageRecord,
     field_text,
+    optional_text,
     parse_counts,
     parse_requests,
     parse_timestamp,
@@ -99,7 +100,6 @@ class TokenPlan(NamedTuple):
     kept_types: tuple[str, ...]
     kept_positions: tuple[int, ...] | None  # None: every type is kept, in order
     zero_positions: tuple[int, ...]  # types this model does not have: a record may carry them only as 0
-    unknown: tuple[str, ...]  # the same types, by name
 
 
 class Rater:
@@ -121,7 +121,6 @@ class Rater:
 
     def rate(self, record: UsageRecord | Mapping[str, Any]) -> RatedRecord:
         """Validate and place a dict or a `UsageRecord`."""
-        _require_unicode(record)
         if isinstance(record, UsageRecord):
             columns = TokenColumns.of(tuple(token_type for token_type, _ in record.tokens), required=True)
             return self.rate_fields(record.timestamp, record.account, record.region, record.model, columns,
@@ -141,19 +140,19 @@ class Rater:
     def rate_fields(self, timestamp: Any, account: Any, region: Any, model: Any, columns: TokenColumns,
                     values: Sequence[Any], requests: Any, request_id: Any) -> RatedRecord:
         """Validate one record's field values, in a fixed order (so every input reports the same first fault)."""
-        # `field_text` strips and checks; text that strips to something is taken without the call
-        if type(account) is not str or not (account := account.strip()):
+        # `field_text` strips and checks; ASCII text that strips to something is taken without the call
+        if type(account) is not str or not account.isascii() or not (account := account.strip()):
             account = field_text("account", account)
-        if type(region) is not str or not (region := region.strip()):
+        if type(region) is not str or not region.isascii() or not (region := region.strip()):
             region = field_text("region", region)
-        if type(model) is not str or not (model := model.strip()):
+        if type(model) is not str or not model.isascii() or not (model := model.strip()):
             model = field_text("model", model)
         instant = self.instant_of_text(timestamp) if type(timestamp) is str else self.instant_of_value(timestamp)
         if not columns.all_required and ("" in values or None in values):
             columns, values = columns.present(values)
         counts = parse_counts(columns.names, values)
         requests = parse_requests(requests)
-        request_id = "" if request_id is None else (request_id if type(request_id) is str else str(request_id)).strip()
+        request_id = optional_text("request_id", request_id)
         return self.place(instant, account, region, model, columns.types, counts, requests, request_id)
 
     def place(self, instant: int, account: str, region: str, model: str, token_types: tuple[str, ...],
@@ -214,8 +213,8 @@ class Rater:
                 return no_price_error(self.book, offer, tier, token_type, self.currency)
         kept_types = tuple(token_types[position] for position in kept)
         if len(kept) == len(token_types):
-            return TokenPlan(token_types, None, (), ())
-        return TokenPlan(kept_types, tuple(kept), tuple(zero), tuple(token_types[p] for p in zero))
+            return TokenPlan(token_types, None, ())
+        return TokenPlan(kept_types, tuple(kept), tuple(zero))
 
     # -- timestamps -----------------------------------------------------------------------------------
 
@@ -245,19 +244,6 @@ class Rater:
 
 
 _SECONDS = {f"{second:02d}": second for second in range(60)}
-
-
-def _require_unicode(record: Any) -> None:
-    """A caller's record whose names hold a lone surrogate (not Unicode text) cannot be written to any bill."""
-    get = record.get if isinstance(record, Mapping) else lambda name: getattr(record, name, None)
-    for name in ("account", "region", "model", "request_id"):
-        value = get(name)
-        if type(value) is str and not value.isascii():
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                raise MalformedRow(f"{name} holds a lone surrogate, which is not Unicode text",
-                                   "decode the text properly before billing it") from None
 
 
 def _cacheable_shape(text: str) -> bool:

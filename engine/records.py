@@ -197,6 +197,15 @@ class UsageInput:
             if not self.is_stdin:
                 handle.close()
 
+    def csv_lines(self, known_token_types: Iterable[str] = ()) -> tuple[CsvLayout, Iterator[Line]]:
+        """The layout of this CSV input's header (`UsageFileError` when it cannot be billed) and its other lines."""
+        lines = self.lines()
+        try:
+            return CsvLayout.of(read_header(self, lines), known_token_types, self.source), lines
+        except BaseException:
+            lines.close()
+            raise
+
     def sniff(self) -> str:
         """The input's format, looking at its first non-blank byte when it was not given: `{` is JSON Lines."""
         if self.form is None:
@@ -429,8 +438,7 @@ class UsageFiles:
                     if item is not None:
                         yield item
                 continue
-            lines = usage.lines()
-            layout = CsvLayout.of(read_header(usage, lines), source=usage.source)
+            layout, lines = usage.csv_lines()
             for number, text, row, reject in csv_rows(usage, lines, layout):
                 yield reject or RawRecord(usage.source, number, dict(zip(layout.names, row)), text)
 
@@ -456,16 +464,31 @@ def token_fields(names: Iterable[str]) -> tuple[tuple[str, str], ...]:
 
 
 def field_text(fields_name: str, value: Any) -> str:
-    """A required text field, stripped; `MissingField` when it is absent or blank. A whole number is taken as
-    its digits; anything else (a list, an object, true) is not a name."""
-    if value is not None and type(value) is not str and type(value) is not int:
-        raise MalformedRow(f"{fields_name} is {type(value).__name__} {shown(repr(value), 40)}, not text",
-                           f"write the {fields_name} as text")
-    text = "" if value is None else (value if type(value) is str else str(value)).strip()
+    """A required text field, stripped; `MissingField` when it is absent or blank."""
+    text = optional_text(fields_name, value)
     if not text:
         raise MissingField(f"the record has no {fields_name}",
                            "every record needs " + ", ".join((*REQUIRED, *REQUIRED_TOKENS)))
     return text
+
+
+def optional_text(fields_name: str, value: Any) -> str:
+    """A text field, stripped ("" when absent). A whole number is taken as its digits; anything else (a list,
+    an object, true) is not a name, and text with a lone surrogate (which no file can hold) is not text."""
+    if value is None:
+        return ""
+    if type(value) is int:
+        return str(value)
+    if type(value) is not str:
+        raise MalformedRow(f"{fields_name} is {type(value).__name__} {shown(repr(value), 40)}, not text",
+                           f"write the {fields_name} as text")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise MalformedRow(f"{fields_name} holds a lone surrogate, which is not Unicode text",
+                               "decode the text properly before billing it") from None
+    return value.strip()
 
 
 def check_moment(moment: datetime) -> datetime:

@@ -286,9 +286,9 @@ def test_progress_is_reported_while_reading_and_while_billing(starrocks, tmp_pat
     phases = [p.phase for p in seen]
     assert "reading" in phases and "billing" in phases and phases.index("reading") < phases.index("billing")
     last_read = [p for p in seen if p.phase == "reading"][-1]
-    assert last_read.bytes_done == last_read.bytes_total == usage.stat().st_size and last_read.records == 20_000
+    assert last_read.done == last_read.total == usage.stat().st_size and last_read.records == 20_000
     last = seen[-1]
-    assert last.bytes_done == last.bytes_total
+    assert last.done == last.total
 
 
 @settings(max_examples=200, deadline=None)

@@ -76,12 +76,12 @@ class TerminalProgress(NoProgress):
         """Show one report of `bill(on_progress=...)`."""
         if report.phase != self._phase:
             unit = "B" if report.phase == "reading" else " accounts"
-            self._start(report.phase, report.bytes_total, unit)
+            self._start(report.phase, report.total, unit)
         elapsed = time.monotonic() - self._started
         if report.phase == "reading":
             rate = report.records / elapsed if elapsed > 0 else 0.0
             self._bar.set_postfix_str(f"{report.records:,} records, {rate:,.0f} records/s", refresh=False)
-        self._advance(report.bytes_done)
+        self._advance(report.done)
 
     @contextmanager
     def writing(self, handle: TextIO, bill: Bill, book: PriceBook, form: str) -> Iterator[TextIO]:
