@@ -37,7 +37,7 @@ from operator import itemgetter
 from bisect import insort
 from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
-from typing import Callable, Iterable, Iterator, Mapping, NamedTuple
+from typing import Callable, Iterable, Iterator, Mapping, NamedTuple, Sequence
 
 import attrs
 
@@ -186,7 +186,8 @@ class Totals:
 class Bill:
     book: str
     currency: str
-    lines: tuple[BillLine, ...]  # by account, then cycle, region, model, tier, token type, kind
+    lines: Sequence[BillLine]  # by account, then cycle, region, model, tier, token type, kind (a tuple, or the
+    # SQL engines' lines, read from the engine as they are iterated)
     totals: Mapping[str, Totals]  # by currency: the whole bill
     accounts: Mapping[str, Totals]  # by account
     read: int
@@ -237,6 +238,22 @@ def bill(book: PriceBook, records: Iterable[UsageRecord | Mapping] | UsageFiles,
     return run.finish()
 
 
+def reject_of(error: RatecardError, source: str, line: int, text: str) -> Reject:
+    """The reject a record is when `error` says why it cannot be billed: its code, message and hint."""
+    return Reject(source, line, text, error.code, error.message + (f" ({error.hint})" if error.hint else ""))
+
+
+def duplicate_request(request_id: str) -> DuplicateRequest:
+    return DuplicateRequest(f"request_id '{shown(request_id, 80)}' was billed already in this run",
+                            "a repeated request_id is billed once: the first one read")
+
+
+def line_context(book: PriceBook, currency: str) -> LineContext:
+    """What every line of a bill in `currency` shares."""
+    return LineContext(currency, book.unit_label, book.quantum, book.round_mode, CYCLE_SECONDS[book.cycle],
+                       book.quota.title if book.quota else "", book.trial.reason if book.trial else "")
+
+
 def _check_bill_arguments(records, assume_tz, ledger, on_reject, on_progress) -> None:
     if isinstance(records, (str, bytes, Mapping)) or not isinstance(records, Iterable):
         raise InvalidArgument(f"records must be an iterable of usage records, not {type(records).__name__}",
@@ -272,8 +289,7 @@ class _BillingRun:
         self.on_reject(reject)
 
     def refuse(self, error: RatecardError, source: str, line: int, text: str) -> None:
-        reason = error.message + (f" ({error.hint})" if error.hint else "")
-        self.reject(Reject(source, line, text, error.code, reason))
+        self.reject(reject_of(error, source, line, text))
 
     def add_records(self, records: Iterable, source: str) -> None:
         """Dicts and `UsageRecord`s from code (a reject's line is the record's number), or the `RawRecord`s and
@@ -434,8 +450,7 @@ class _Biller:
         instant, account, offer, tier, cycle, token_types, totals, in_trial, request_id, _ = rated
         if request_id:
             if request_id in self.request_ids:
-                raise DuplicateRequest(f"request_id '{shown(request_id, 80)}' was billed already in this run",
-                                       "a repeated request_id is billed once: the first one read")
+                raise duplicate_request(request_id)
             self.request_ids.add(request_id)
         state = self.accounts.get(account) or self._new_account(account, instant)
         key = (cycle, offer, tier, token_types)
@@ -509,9 +524,7 @@ class _Biller:
                report: Callable[[int, int], None] | None = None) -> Bill:
         credits, ledger = self._quota_credits()
         book = self.book
-        context = LineContext(self.currency, book.unit_label, book.quantum, book.round_mode,
-                              CYCLE_SECONDS[book.cycle], book.quota.title if book.quota else "",
-                              book.trial.reason if book.trial else "")
+        context = line_context(book, self.currency)
         cycles: dict[int, datetime] = {}
         lines: list[BillLine] = []
         accounts: dict[str, Totals] = {}
@@ -536,7 +549,7 @@ class _Biller:
                         if tokens or (tokens is not None and kind == "usage"):
                             made.append(_new_tuple(BillLine, (cycle, account, offer, tier, token_type, kind, tokens,
                                                               prices.get(token_type), context, 0)))
-            made, accounts[account] = self._allocate(made)
+            made, accounts[account] = allocate(book, self.currency, made)
             lines += made
             if report is not None and (not len(accounts) % 256 or len(accounts) == accounts_total):
                 report(len(accounts), accounts_total)
@@ -549,25 +562,23 @@ class _Biller:
         return Bill(book.name, self.currency, tuple(lines), {self.currency: totals}, accounts, read, billed,
                     rejected, rejects, QuotaLedger(ledger))
 
-    def _allocate(self, lines: list[BillLine]) -> tuple[list[BillLine], Totals]:
-        """An account's totals, and its lines with the rounding adjustments that make them add up to them."""
-        book = self.book
-        amounts = [line.amount for line in lines]
-        listed = exact_sum(a for a, line in zip(amounts, lines) if line.kind == "usage")
-        credited = exact_sum(a for a, line in zip(amounts, lines) if line.kind != "usage")
-        billed = EXACT.add(listed, credited)
-        list_rounded = round_amount(listed, book.quantum, book.round_mode)
-        billed_rounded = round_amount(billed, book.quantum, book.round_mode)
-        credits_rounded = EXACT.subtract(billed_rounded, list_rounded)
-        adjustments = [0] * len(lines)
-        for is_usage, target in ((True, list_rounded), (False, credits_rounded)):
-            positions = [i for i, line in enumerate(lines) if (line.kind == "usage") == is_usage]
-            for position, step in largest_remainder([amounts[i] for i in positions], target, book.quantum,
-                                                    book.round_mode):
-                adjustments[positions[position]] += step
-        adjusted = [line._replace(adjustment=step) if step else line for line, step in zip(lines, adjustments)]
-        return adjusted, Totals(self.currency, listed, credited, billed, list_rounded, credits_rounded,
-                                billed_rounded)
+def allocate(book: PriceBook, currency: str, lines: list[BillLine]) -> tuple[list[BillLine], Totals]:
+    """An account's totals, and its lines with the rounding adjustments that make them add up to them."""
+    amounts = [line.amount for line in lines]
+    listed = exact_sum(a for a, line in zip(amounts, lines) if line.kind == "usage")
+    credited = exact_sum(a for a, line in zip(amounts, lines) if line.kind != "usage")
+    billed = EXACT.add(listed, credited)
+    list_rounded = round_amount(listed, book.quantum, book.round_mode)
+    billed_rounded = round_amount(billed, book.quantum, book.round_mode)
+    credits_rounded = EXACT.subtract(billed_rounded, list_rounded)
+    adjustments = [0] * len(lines)
+    for is_usage, target in ((True, list_rounded), (False, credits_rounded)):
+        positions = [i for i, line in enumerate(lines) if (line.kind == "usage") == is_usage]
+        for position, step in largest_remainder([amounts[i] for i in positions], target, book.quantum,
+                                                book.round_mode):
+            adjustments[positions[position]] += step
+    adjusted = [line._replace(adjustment=step) if step else line for line, step in zip(lines, adjustments)]
+    return adjusted, Totals(currency, listed, credited, billed, list_rounded, credits_rounded, billed_rounded)
 
 
 def largest_remainder(amounts: list[Decimal], target: Decimal, quantum: Decimal, mode: str

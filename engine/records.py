@@ -161,7 +161,12 @@ class UsageInput:
                                  "pass CSV (.csv) or JSON Lines (.jsonl) files, or - for standard input") from None
 
     def lines(self) -> Iterator[Line]:
-        """Every line, numbered from 1, with its line break removed; a UTF-8 BOM at the start is dropped.
+        """Every line, numbered from 1, with its line break removed; a UTF-8 BOM at the start is dropped."""
+        for block in self.blocks():
+            yield from block.lines()
+
+    def blocks(self) -> Iterator[LineBlock]:
+        """The lines a block at a time (as `lines` gives them one at a time).
 
         Read a block at a time and split on newline bytes before decoding, so a
         bad byte or an over-long line costs only its own line.
@@ -181,18 +186,19 @@ class UsageInput:
                         skipped += len(block)
                         continue
                     number += 1
-                    yield Line(number, None, _too_long(skipped + end))
+                    yield LineBlock(number, [None], {0: _too_long(skipped + end)})
                     block, skipped = block[end + 1:], None
                 parts = (pending + block).split(b"\n")
                 pending = parts.pop()
-                yield from _decoded(parts, number)
+                if parts:
+                    yield _decoded(parts, number)
                 number += len(parts)
                 if len(pending) > MAX_LINE_BYTES:
                     skipped, pending = len(pending), b""
             if skipped is not None:
-                yield Line(number + 1, None, _too_long(skipped))
+                yield LineBlock(number + 1, [None], {0: _too_long(skipped)})
             elif pending:
-                yield from _decoded([pending], number)
+                yield _decoded([pending], number)
         finally:
             if not self.is_stdin:
                 handle.close()
@@ -214,11 +220,24 @@ class UsageInput:
         return self.form
 
 
-def _decoded(parts: list[bytes], number: int) -> Iterable[Line]:
+class LineBlock(NamedTuple):
+    """Consecutive lines of a usage input: the number of the first, their texts, and why any cannot be read."""
+
+    first: int
+    texts: list[str | None]  # None: the line could not be read
+    problems: dict[int, str]  # position in `texts` -> why it could not be read (empty: every line was)
+
+    def lines(self) -> Iterable[Line]:
+        """The lines as (number, text, problem) tuples; a clean block is numbered in C."""
+        if not self.problems:
+            return zip(itertools.count(self.first), self.texts, itertools.repeat(""))
+        return [Line(self.first + i, text, self.problems.get(i, "")) for i, text in enumerate(self.texts)]
+
+
+def _decoded(parts: list[bytes], number: int) -> LineBlock:
     """Lines of bytes as text lines numbered after `number`; a line that is not UTF-8 text, or too long, is a
-    line with a problem. Lines are (number, text, problem) tuples: the usual block is decoded and split whole,
-    and numbered in C."""
-    if parts and max(map(len, parts)) <= MAX_LINE_BYTES:
+    line with a problem. The usual block is decoded and split whole."""
+    if max(map(len, parts)) <= MAX_LINE_BYTES:
         try:
             text = b"\n".join(parts).decode("utf-8")
         except UnicodeDecodeError:
@@ -226,8 +245,14 @@ def _decoded(parts: list[bytes], number: int) -> Iterable[Line]:
         else:
             if "\r" in text:  # CRLF line ends: the CR is part of the line break, not of the last field
                 text = text.replace("\r\n", "\n").removesuffix("\r")
-            return zip(itertools.count(number + 1), text.split("\n"), itertools.repeat(""))
-    return [_decoded_line(offset, data) for offset, data in enumerate(parts, start=number + 1)]
+            return LineBlock(number + 1, text.split("\n"), {})
+    texts, problems = [], {}
+    for offset, data in enumerate(parts):
+        _, text, problem = _decoded_line(offset, data)
+        texts.append(text)
+        if text is None:
+            problems[offset] = problem
+    return LineBlock(number + 1, texts, problems)
 
 
 def _decoded_line(number: int, data: bytes) -> Line:
