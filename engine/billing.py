@@ -313,6 +313,7 @@ class _BillingRun:
     def add_files(self, files: UsageFiles) -> None:
         self.files = files
         for usage in files.inputs:  # every header first: a file that cannot be billed stops the run here
+            usage.refuse_parquet()
             if usage.path is not None and usage.path.is_file() and usage.sniff() == "csv":
                 usage.csv_lines(self.rater.book.token_types)[1].close()
         for usage in files.inputs:
@@ -553,32 +554,44 @@ class _Biller:
             lines += made
             if report is not None and (not len(accounts) % 256 or len(accounts) == accounts_total):
                 report(len(accounts), accounts_total)
-        listed = exact_sum(t.list for t in accounts.values())
-        credited = exact_sum(t.credits for t in accounts.values())
-        totals = Totals(self.currency, listed, credited, EXACT.add(listed, credited),
-                        *(round_amount(exact_sum(getattr(t, name) for t in accounts.values()), book.quantum,
-                                       book.round_mode)  # already whole quanta: this only keeps the places
-                          for name in ("list_rounded", "credits_rounded", "billed_rounded")))
+        totals = bill_totals(book, self.currency, accounts)
         return Bill(book.name, self.currency, tuple(lines), {self.currency: totals}, accounts, read, billed,
                     rejected, rejects, QuotaLedger(ledger))
 
 def allocate(book: PriceBook, currency: str, lines: list[BillLine]) -> tuple[list[BillLine], Totals]:
     """An account's totals, and its lines with the rounding adjustments that make them add up to them."""
     amounts = [line.amount for line in lines]
-    listed = exact_sum(a for a, line in zip(amounts, lines) if line.kind == "usage")
-    credited = exact_sum(a for a, line in zip(amounts, lines) if line.kind != "usage")
-    billed = EXACT.add(listed, credited)
-    list_rounded = round_amount(listed, book.quantum, book.round_mode)
-    billed_rounded = round_amount(billed, book.quantum, book.round_mode)
-    credits_rounded = EXACT.subtract(billed_rounded, list_rounded)
+    totals = account_totals(book, currency, exact_sum(a for a, line in zip(amounts, lines) if line.kind == "usage"),
+                            exact_sum(a for a, line in zip(amounts, lines) if line.kind != "usage"))
     adjustments = [0] * len(lines)
-    for is_usage, target in ((True, list_rounded), (False, credits_rounded)):
+    for is_usage, target in ((True, totals.list_rounded), (False, totals.credits_rounded)):
         positions = [i for i, line in enumerate(lines) if (line.kind == "usage") == is_usage]
         for position, step in largest_remainder([amounts[i] for i in positions], target, book.quantum,
                                                 book.round_mode):
             adjustments[positions[position]] += step
     adjusted = [line._replace(adjustment=step) if step else line for line, step in zip(lines, adjustments)]
-    return adjusted, Totals(currency, listed, credited, billed, list_rounded, credits_rounded, billed_rounded)
+    return adjusted, totals
+
+
+def account_totals(book: PriceBook, currency: str, listed: Decimal, credited: Decimal) -> Totals:
+    """One account's totals from its exact list amount and credits: each rounded as the book says, credits as
+    billed minus list, so that the three add up."""
+    billed = EXACT.add(listed, credited)
+    list_rounded = round_amount(listed, book.quantum, book.round_mode)
+    billed_rounded = round_amount(billed, book.quantum, book.round_mode)
+    return Totals(currency, listed, credited, billed, list_rounded, EXACT.subtract(billed_rounded, list_rounded),
+                  billed_rounded)
+
+
+def bill_totals(book: PriceBook, currency: str, accounts: Mapping[str, Totals]) -> Totals:
+    """The whole bill's totals: its accounts' exact totals added up, and their rounded ones (each account is an
+    invoice)."""
+    listed = exact_sum(t.list for t in accounts.values())
+    credited = exact_sum(t.credits for t in accounts.values())
+    return Totals(currency, listed, credited, EXACT.add(listed, credited),
+                  *(round_amount(exact_sum(getattr(t, name) for t in accounts.values()), book.quantum,
+                                 book.round_mode)  # already whole quanta: this only keeps the places
+                    for name in ("list_rounded", "credits_rounded", "billed_rounded")))
 
 
 def largest_remainder(amounts: list[Decimal], target: Decimal, quantum: Decimal, mode: str

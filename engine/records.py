@@ -43,7 +43,8 @@ TOKEN_SUFFIX = "_tokens"
 
 JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
 BLOCK_BYTES = 1 << 20  # read a usage file this much at a time
-FORMATS = ("csv", "jsonl")
+FORMATS = ("csv", "jsonl", "parquet")  # Parquet: the SQL engines only
+PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
 class MissingField(RecordError):
@@ -139,7 +140,14 @@ class UsageInput:
         self.bytes_read = 0
 
     def _form_by_suffix(self) -> str:
-        return "jsonl" if self.path.suffix.lower() in JSON_SUFFIXES else "csv"
+        suffix = self.path.suffix.lower()
+        return "jsonl" if suffix in JSON_SUFFIXES else "parquet" if suffix in PARQUET_SUFFIXES else "csv"
+
+    def refuse_parquet(self) -> None:
+        """The Python engine reads CSV and JSON Lines; Parquet is read by the SQL engines."""
+        if self.form == "parquet":
+            raise UsageFileError(f"{self.source}: Parquet usage is billed by the SQL engine",
+                                 "bill it with --engine duckdb (the sql extra: pip install 'ratecard[sql]')")
 
     @property
     def size(self) -> int | None:
@@ -457,6 +465,7 @@ class UsageFiles:
 
     def __iter__(self) -> Iterator[RawRecord | Reject]:
         for usage in self.inputs:
+            usage.refuse_parquet()
             if usage.sniff() == "jsonl":
                 for line in usage.lines():
                     item = json_record(usage, line)
@@ -471,10 +480,11 @@ class UsageFiles:
 def read_usage(paths: Iterable[str | Path], input_format: str | None = None) -> UsageFiles:
     """The records of usage files (`-` is standard input), streamed: unreadable lines come out as `Reject`s.
 
-    `input_format` ("csv" or "jsonl") overrides the suffix; standard input is sniffed when it is not given.
+    `input_format` ("csv", "jsonl" or "parquet") overrides the suffix; standard input is sniffed when it is
+    not given.
     """
     if input_format is not None and input_format not in FORMATS:
-        raise UsageFileError(f"unknown usage format '{input_format}'", "use csv or jsonl")
+        raise UsageFileError(f"unknown usage format '{input_format}'", "use csv, jsonl or parquet")
     if isinstance(paths, (str, Path)):  # one path, not the characters of one
         paths = [paths]
     return UsageFiles(paths, input_format)

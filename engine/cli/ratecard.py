@@ -9,6 +9,7 @@ written, 70 an internal error (a bug; the traceback is saved to a file).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import sys
@@ -23,7 +24,7 @@ from ..loader import load, shipped_books
 from ..moments import parse_moment, parse_zone
 from ..money import plain, round_amount
 from ..quote import Quote, require_currency
-from ..records import parse_count, parse_requests, read_usage
+from ..records import UsageFiles, parse_count, parse_requests, read_usage
 from ..tables import PriceBook
 from ..writers import FORMATS, write_bill
 from .crash import report_crash
@@ -97,8 +98,15 @@ def _parser() -> argparse.ArgumentParser:
     bill.add_argument("book", metavar="BOOK", help="a .rules file or the name of a shipped book")
     bill.add_argument("usage", metavar="USAGE", nargs="+",
                       help="usage files: .csv with a header, or .jsonl; - reads standard input")
-    bill.add_argument("--input-format", choices=("csv", "jsonl"),
-                      help="the format of the usage (default: by suffix; on standard input, sniffed: { is JSON Lines)")
+    bill.add_argument("--input-format", choices=("csv", "jsonl", "parquet"),
+                      help="the format of the usage (default: by suffix; on standard input, sniffed: { is JSON Lines;"
+                           " parquet: --engine duckdb only)")
+    bill.add_argument("--engine", choices=("auto", "python", "duckdb"), default="auto",
+                      help="python: the reference engine; duckdb: the rating query on an embedded DuckDB (the sql "
+                           "extra); auto (default): duckdb when it is installed and the usage is Parquet or at least "
+                           f"{AUTO_DUCKDB_BYTES >> 20} MiB, else python")
+    bill.add_argument("--memory-limit", metavar="SIZE", default=None,
+                      help="DuckDB's memory limit, e.g. 1GB (default 1GB); beyond it DuckDB spills to disk")
     bill.add_argument("--currency", help="currency of the bill (default: the book's first)")
     bill.add_argument("--format", choices=tuple(FORMATS), default="table")
     bill.add_argument("--out", metavar="PATH",
@@ -181,21 +189,50 @@ def _bill(args: argparse.Namespace) -> int:
     book = load(args.book)
     plan = plan_outputs(args.out, args.rejects, args.usage, read=[args.book, *book.source_files])
     _check_currency(book, args.currency)
+    usage = read_usage(args.usage, input_format=args.input_format)
+    engine = choose_engine(args.engine, usage)
     with progress_display(sys.stderr) as progress, BillOutputs(plan, on_wait=_say_waiting) as outputs:
-        result = book.bill(read_usage(args.usage, input_format=args.input_format), currency=args.currency,
-                           assume_tz=args.assume_tz, on_reject=outputs.add_reject, strict=args.strict,
-                           on_progress=progress.on_bill)
+        if engine == "duckdb":
+            from ..sql.duck import MEMORY_LIMIT, bill as duckdb_bill
+            result = duckdb_bill(book, usage, currency=args.currency, assume_tz=args.assume_tz,
+                                 on_reject=outputs.add_reject, strict=args.strict,
+                                 memory_limit=args.memory_limit or MEMORY_LIMIT)
+        else:
+            result = book.bill(usage, currency=args.currency, assume_tz=args.assume_tz,
+                               on_reject=outputs.add_reject, strict=args.strict, on_progress=progress.on_bill)
 
         def write(handle: TextIO) -> None:
             with progress.writing(handle, result, book, args.format) as watched:
                 write_bill(result, book, args.format, watched)
-        outputs.write_bill(write)
+        try:
+            outputs.write_bill(write)
+        finally:
+            getattr(result.lines, "close", lambda: None)()
         outputs.commit()
     summary = f"ratecard: {result.read:,} records read = {result.billed:,} billed + {result.rejected:,} rejected"
     if outputs.rejects_written:
         summary += f"; rejects in {plan.rejects}"
     print(summary, file=sys.stderr)
     return EXIT_OK if result.rejected == 0 else EXIT_UNPRICED
+
+
+AUTO_DUCKDB_BYTES = 64 << 20  # about a million usage records
+
+
+def choose_engine(asked: str, usage: UsageFiles) -> str:
+    """The engine a bill runs on: as asked, or for `auto` DuckDB when it is installed and the usage is Parquet
+    or large (at least AUTO_DUCKDB_BYTES of files), else the Python engine."""
+    if asked == "python":
+        return asked
+    installed = all(importlib.util.find_spec(name) is not None for name in ("duckdb", "pyarrow"))
+    if asked == "duckdb":
+        if not installed:
+            raise UsageError("--engine duckdb needs DuckDB and pyarrow",
+                             "install the sql extra: pip install 'ratecard[sql]'")
+        return asked
+    parquet = any(u.form == "parquet" for u in usage.inputs)
+    large = (usage.bytes_total or 0) >= AUTO_DUCKDB_BYTES
+    return "duckdb" if installed and (parquet or large) else "python"
 
 
 def _check_currency(book: PriceBook, currency: str | None) -> None:

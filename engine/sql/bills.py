@@ -1,0 +1,163 @@
+"""SQL results to a `Bill`: what the SQL engines share that is not SQL.
+
+Takes the rows of a rating query (`query.py`), as DuckDB or Spark give them:
+bill lines in bill order, each account's exact totals, the rejected records
+with their codes and raw fields; and gives the `Bill` the Python engine
+gives for the same usage:
+
+- lines become `BillLine`s with their offer and tier, each account's
+  rounding allocated by `billing.allocate` (the Python engine's own), and
+  are read from the engine as they are iterated, so a bill's memory does
+  not follow its number of lines;
+- a rejected record's reason is the reference engine's: the record's raw
+  fields go through `rating.Rater.rate_fields` again, which must fail with
+  the code the SQL found. A disagreement is an `EngineMismatch` (a bug in
+  one engine), never a bill;
+- each line's amount is checked against the SQL's `DECIMAL` amount as it is
+  read, with the same consequence.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime
+from decimal import Decimal
+from typing import Callable, Iterable, Iterator, Sequence
+
+from ..billing import (
+    AccountQuota,
+    BillLine,
+    LineContext,
+    QuotaLedger,
+    Totals,
+    account_totals,
+    allocate,
+    duplicate_request,
+    line_context,
+    reject_of,
+)
+from ..errors import PricingError, RatecardError, RecordError
+from ..moments import from_instant
+from ..rating import Rater, TokenColumns
+from ..records import DuplicateRequest, Reject
+from ..tables import NO_PRICES, PriceBook
+from .query import RatingQuery
+
+#: The columns a line row has, in this order.
+LINE_SELECT = "account, cycle, offer_id, tier_id, token_type, kind, quantity, amount"
+LINE_ORDER = "account, cycle, tier_rank, position, kind_order"
+_CHUNK = 8192
+
+
+class EngineMismatch(RatecardError):
+    """A SQL engine and the Python engine disagree about a record or a line: a bug, reported as one."""
+
+    code = "E401"
+
+
+class SqlLines(Sequence[BillLine]):
+    """A bill's lines, read from a SQL engine each time they are iterated, one account at a time."""
+
+    def __init__(self, rows: Callable[[], Iterable[tuple]], count: int, book: PriceBook, query: RatingQuery,
+                 currency: str, close: Callable[[], None] = lambda: None) -> None:
+        self._rows = rows
+        self._count = count
+        self._book = book
+        self._query = query
+        self._context = line_context(book, currency)
+        self.close = close
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __bool__(self) -> bool:
+        return self._count > 0
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return list(itertools.islice(iter(self), *index.indices(self._count)))
+        if not -self._count <= index < self._count:
+            raise IndexError(index)
+        return next(itertools.islice(iter(self), index % self._count, None))
+
+    def __iter__(self) -> Iterator[BillLine]:
+        book, context = self._book, self._context
+        for _, rows in itertools.groupby(self._rows(), key=_account_of):
+            lines = [_line(book, self._query, context, row) for row in rows]
+            yield from allocate(book, context.currency, lines)[0]
+
+
+def _account_of(row: tuple) -> str:
+    return row[0]
+
+
+def _line(book: PriceBook, query: RatingQuery, context: LineContext, row: tuple) -> BillLine:
+    account, cycle, offer_id, tier_id, token_type, kind, quantity, amount = row
+    tier = query.tiers[tier_id]
+    line = BillLine(_cycle_start(cycle, book), account, query.offers[offer_id], tier, token_type, kind,
+                    int(quantity), tier.prices.get(context.currency, NO_PRICES).get(token_type), context)
+    if line.amount != amount:
+        raise EngineMismatch(f"the SQL amount of a line differs from the Python engine's ({amount} against "
+                             f"{line.amount}, {line!r})", "this is a bug in ratecard: please report it")
+    return line
+
+
+_cycles: dict[tuple[int, object], datetime] = {}
+
+
+def _cycle_start(cycle: int, book: PriceBook) -> datetime:
+    key = (cycle, book.zone)
+    start = _cycles.get(key)
+    if start is None:
+        if len(_cycles) > 100_000:
+            _cycles.clear()
+        start = _cycles[key] = datetime.fromtimestamp(cycle, book.zone)
+    return start
+
+
+def chunked(fetchmany: Callable[[int], list]) -> Iterator[tuple]:
+    """Rows from a cursor's `fetchmany`, a chunk at a time."""
+    while rows := fetchmany(_CHUNK):
+        yield from rows
+
+
+def accounts_of(book: PriceBook, currency: str, rows: Iterable[tuple]) -> dict[str, Totals]:
+    """Each account's totals from (account, exact list amount, exact credits) rows, in account order."""
+    return {account: account_totals(book, currency, Decimal(listed or 0), Decimal(credited or 0))
+            for account, listed, credited in rows}
+
+
+def ledger_of(book: PriceBook, rows: Iterable[tuple]) -> QuotaLedger:
+    """The quota ledger from (account, instant of first use, free tokens consumed) rows."""
+    if book.quota is None:
+        return QuotaLedger()
+    return QuotaLedger({account: AccountQuota(from_instant(first, book.zone), int(consumed or 0))
+                        for account, first, consumed in rows})
+
+
+def finish_rejects(rows: Iterable[tuple], rater: Rater, query: RatingQuery) -> Iterator[Reject]:
+    """Rejects with the Python engine's reasons, from rows of (file_index, source, line, record, code,
+    reader's reason, timestamp, account, region, model, requests, request_id, token values...)."""
+    columns = TokenColumns.of(tuple(c.token_type for c in query.columns))
+    for row in rows:
+        _, source, line, record, code, reason, timestamp, account, region, model, requests, request_id, *values = row
+        if reason is not None:  # the reader's own reject: a line that is no record, or one Python already refused
+            yield Reject(source, line, record, code, reason)
+            continue
+        error = _python_error(rater, columns, row[6:12], values)
+        if code == DuplicateRequest.code and error is None:
+            error = duplicate_request((request_id or "").strip())
+        if error is None or error.code != code:
+            found = "takes it" if error is None else f"rejects it as {error.code}"
+            raise EngineMismatch(f"{source}:{line}: SQL rejects the record as {code}, the Python engine {found}",
+                                 "this is a bug in ratecard: please report it")
+        yield reject_of(error, source, line, record)
+
+
+def _python_error(rater: Rater, columns: TokenColumns, fields: Sequence, values: Sequence) -> RatecardError | None:
+    timestamp, account, region, model, requests, request_id = fields
+    try:
+        rater.rate_fields(timestamp, account, region, model, columns, list(values), requests, request_id)
+    except (RecordError, PricingError) as error:
+        return error
+    return None

@@ -1,0 +1,617 @@
+"""Price books to SQL: the rating query.
+
+Takes a compiled `PriceBook`, a currency and the shape of the usage (its token
+columns, and the zone for timestamps without an offset) and gives a
+`RatingQuery`: SQL text in DuckDB's dialect, in three stages that other
+engines run as they are or through `sqlglot` (`dialects.py`):
+
+- `rated`: one row per usage record, read from a relation `usage` whose
+  fields are text (the documented usage schema), validated and placed as
+  `rating.Rater` does it, in the same order of checks: the code of the first
+  fault (`E201`, `E204`, `E101`, ...) or its cycle, offer, tier and tokens;
+  a repeated `request_id` among the records that can be billed is `E207`;
+- `lines`: the bill lines over `rated`: usage per cycle, account, offer, tier
+  and token type, the free trial, and the free quota (each account's earliest
+  free tokens in billing order, by window functions), with exact `DECIMAL`
+  amounts in the order `billing.py` gives them;
+- `rejects`: the records that cannot be billed, with their code.
+
+The book's rates travel with the query as inline tables (`VALUES`), so the
+text is all a warehouse needs. Money is `DECIMAL(38, s)` from the rate to
+the line, where `s` is the largest number of decimals of a per-token price;
+token quantities are `DECIMAL(38, 0)`. Calendar arithmetic (timestamps to
+instants, a month from first use) is integer arithmetic on microseconds, so
+every dialect computes it alike. A book this SQL cannot bill exactly is a
+`SqlUnsupported` error naming what, never a different bill.
+
+Two lookups may be given by the engine that runs the query: `region_names`
+(each distinct region text of the usage resolved by `tables.resolve_region`)
+and `odd_timestamps` (each timestamp text outside the shapes the SQL parses
+itself, parsed by `records.parse_timestamp`). Without them, the query
+carries the book's names (matched as written or in lower case) and rejects
+other timestamp shapes as `E202`.
+
+This is a data module of the SQL side: it imports no engine and no later stage.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import attrs
+
+from ..errors import RatecardError
+from ..limits import LATEST, MAX_COUNT_DIGITS, MAX_REQUESTS
+from ..moments import instant_of
+from ..rating import CYCLE_SECONDS
+from ..records import REQUIRED_TOKENS, TOKEN_SUFFIX
+from ..tables import NO_PRICES, Offer, PriceBook, Tier
+
+frozen = attrs.frozen(slots=True)
+
+#: Characters Python's `str.strip()` removes: the SQL trims the same ones (`tests/test_sql.py` checks the list).
+WHITESPACE = (0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x1F, 0x20, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B),
+              0x2028, 0x2029, 0x202F, 0x205F, 0x3000)
+MAX_SQL_DIGITS = 38  # DECIMAL precision every target engine has
+QUANTITY = "DECIMAL(38, 0)"
+_US = 1_000_000
+_DAY_US = 86_400 * _US
+#: The timestamp shapes the SQL parses itself; others go to `odd_timestamps`.
+TIMESTAMP_SHAPE = ("^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,6})?"
+                   "(Z|[+-][0-9]{2}:[0-9]{2})?$")
+#: Kinds of line, in the order a bill lists them for one token type.
+KINDS = ("usage", "quota", "trial")
+
+
+class SqlUnsupported(RatecardError):
+    """A price book (or usage) that the SQL engines cannot bill exactly."""
+
+    code = "E400"
+
+
+@frozen
+class TokenColumn:
+    """One `<type>_tokens` column of the usage, as the query names it."""
+
+    token_type: str
+    column: str  # tok_0, tok_1, ...: the usage relation's name for it (any header text is safe)
+    required: bool  # input and output: an empty value is an error, not an absent type
+
+
+@frozen
+class RatingQuery:
+    """The SQL of one book, currency and usage shape, and what its ids stand for.
+
+    `rated`, `lines` and `rejects` are standalone queries (over the relations
+    `usage` and `rated`), for an engine that materializes `rated` once;
+    `script()` is the same as one text for a warehouse.
+    """
+
+    book_tables: str  # the book's rates as inline tables: CTEs shared by every stage
+    rated_ctes: str
+    rated_select: str
+    lines_ctes: str
+    lines_select: str
+    rejects_select: str
+    columns: tuple[TokenColumn, ...]
+    offers: tuple[Offer, ...]  # offer_id -> offer
+    tiers: tuple[Tier, ...]  # tier_id -> tier
+    scale: int  # decimals of every amount
+    odd_timestamps_sql: str  # the distinct timestamp texts of `usage` the SQL does not parse itself
+    region_texts_sql: str  # the distinct region texts of `usage`, as they are matched
+
+    @property
+    def rated(self) -> str:
+        return f"WITH {self.book_tables},\n{self.rated_ctes}\n{self.rated_select}"
+
+    @property
+    def lines(self) -> str:
+        return f"WITH {self.book_tables},\n{self.lines_ctes}\n{self.lines_select}"
+
+    @property
+    def rejects(self) -> str:
+        return self.rejects_select
+
+    def script(self, rejects: bool = False) -> str:
+        """One query over the relation `usage`: the bill lines (or, with `rejects`, the rejected records)."""
+        head = f"WITH {self.book_tables},\n{self.rated_ctes},\nrated AS (\n{self.rated_select})"
+        if rejects:
+            return f"{head}\n{self.rejects_select}"
+        return f"{head},\n{self.lines_ctes}\n{self.lines_select}"
+
+
+def ws() -> str:
+    """The whitespace characters as one SQL string literal (written as they are: `chr()` is ASCII-only in Spark)."""
+    return literal("".join(map(chr, WHITESPACE)))
+
+
+def literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _trim(expression: str) -> str:
+    return f"trim({expression}, {ws()})"
+
+
+def compile_query(book: PriceBook, currency: str, token_types: tuple[str, ...] | None = None,
+                  assume_offset: int | None = None, region_names: str | None = None,
+                  odd_timestamps: str | None = None) -> RatingQuery:
+    """The rating query for usage with these token columns (default: input, output and the book's others).
+
+    `assume_offset` (seconds east of UTC) is the zone of timestamps without
+    an offset, as `--assume-tz` gives it; None rejects them (`E203`).
+    `region_names` and `odd_timestamps` name relations the engine provides
+    (see the module docstring); None inlines the book's own.
+    """
+    return _Builder(book, currency, token_types, assume_offset, region_names, odd_timestamps).query()
+
+
+def default_token_types(book: PriceBook) -> tuple[str, ...]:
+    return ("input", "output", *sorted(book.token_types - {"input", "output"}))
+
+
+class _Builder:
+    def __init__(self, book: PriceBook, currency: str, token_types, assume_offset, region_names, odd_timestamps):
+        if currency not in book.currencies:
+            raise SqlUnsupported(f"{book.name} has no prices in {currency!r}", "it prices in "
+                                 + ", ".join(book.currencies))
+        self.book = book
+        self.currency = currency
+        types = default_token_types(book) if token_types is None else tuple(token_types)
+        self.columns = tuple(TokenColumn(t, f"tok_{i}", t + TOKEN_SUFFIX in REQUIRED_TOKENS)
+                             for i, t in enumerate(types))
+        self.assume_offset = assume_offset
+        self.region_names = region_names
+        self.odd_timestamps = odd_timestamps
+        self.offers = tuple(sorted(book.offers.values(), key=lambda o: (o.region.id, o.model)))
+        self.tiers: list[Tier] = []
+        self.tier_ids: dict[int, int] = {}  # id(tier) -> tier_id
+        self.tier_rows: list[str] = []
+        self.table_rows: list[str] = []
+        self.scale = self._scale()
+        self.zone_us = int(book.zone.utcoffset(None).total_seconds()) * _US
+
+    # -- the rates as inline tables -------------------------------------------------------------
+
+    def _scale(self) -> int:
+        scale, digits = 0, 0
+        for tier in self._all_tiers():
+            for price in tier.prices.get(self.currency, NO_PRICES).values():
+                sign, number, exponent = price.per_token.as_tuple()
+                scale = max(scale, -exponent)
+                digits = max(digits, len(number) + exponent if exponent < 0 else len(number) + exponent)
+        if digits + scale > 20:
+            raise SqlUnsupported(
+                f"{self.book.name} has a {self.currency} price per token of {digits + scale} digits; SQL bills prices "
+                "of at most 20 digits per token exactly (DECIMAL(38) leaves the rest to the token count)",
+                "bill this book with the Python engine (--engine python)")
+        return scale
+
+    def _all_tiers(self):
+        for offer in self.book.offers.values():
+            for table in offer.tables:
+                yield from table.tiers
+
+    def _inline_tables(self) -> None:
+        book = self.book
+        order = sorted({id(t): t for t in self._all_tiers()}.values(),
+                       key=lambda t: (t.span.path, t.span.line, t.span.column, t.index))
+        for tier in order:
+            self.tier_ids[id(tier)] = len(self.tiers)
+            self.tiers.append(tier)
+        table_id = 0
+        for offer_id, offer in enumerate(self.offers):
+            for table in (offer.tables if offer.dated else offer.tables[:1]):
+                start = None if not offer.dated else _latest(book.start, table.start)
+                end = None if not offer.dated else _earliest(book.end, table.end)
+                self.table_rows.append(f"({table_id}, {offer_id}, {_us(start)}, {_us(end)})")
+                previous = None
+                for tier in table.tiers:
+                    self.tier_rows.append(
+                        f"({table_id}, {self.tier_ids[id(tier)]}, {_int(previous)}, {_int(tier.upper)})")
+                    previous = tier.upper
+                table_id += 1
+
+    def _values(self, name: str, columns: str, rows: list[str], empty: str) -> str:
+        if not rows:
+            return f"{name} AS (SELECT {empty} WHERE 1 = 0)"
+        return f"{name} AS (SELECT * FROM (VALUES {', '.join(rows)}) AS v({columns}))"
+
+    def _offers_table(self) -> str:
+        rows = [f"({i}, {literal(o.model)}, {literal(o.region.id)})" for i, o in enumerate(self.offers)]
+        return self._values("offers", "offer_id, model, region_id", rows,
+                            "0 AS offer_id, '' AS model, '' AS region_id")
+
+    def _models_table(self) -> str:
+        rows = [f"({literal(m)})" for m in self.book.models]
+        return self._values("models", "model", rows, "'' AS model")
+
+    def _names_table(self) -> str:
+        if self.region_names is not None:
+            return f"names AS (SELECT text, region_id FROM {self.region_names})"
+        rows = [f"({literal(k)}, {literal(v)})" for k, v in sorted(self.book.place_lookup.items())]
+        return self._values("names", "text, region_id", rows, "'' AS text, '' AS region_id")
+
+    def _odd_table(self) -> str:
+        if self.odd_timestamps is not None:
+            return f"odd AS (SELECT text, instant, code FROM {self.odd_timestamps})"
+        return ("odd AS (SELECT CAST(NULL AS VARCHAR) AS text, CAST(NULL AS BIGINT) AS instant, "
+                "CAST(NULL AS VARCHAR) AS code WHERE 1 = 0)")
+
+    def _tier_columns_table(self) -> str:
+        """Per tier and token column: what the tier does with it, its place in the line order and its price."""
+        rows = []
+        for tier_id, tier in enumerate(self.tiers):
+            prices = tier.prices.get(self.currency, NO_PRICES)
+            for index, column in enumerate(self.columns):
+                kind = _category(tier, prices, column.token_type)
+                if kind == "foreign":
+                    continue
+                price = prices.get(column.token_type)
+                position = tier.token_types.index(column.token_type)
+                per_token = "NULL" if price is None else self._decimal(price.per_token)
+                per_unit = "NULL" if price is None else literal(str(price.per_unit))
+                rows.append(f"({tier_id}, {index}, {literal(column.token_type)}, {literal(kind)}, {position}, "
+                            f"{per_token}, {per_unit})")
+        return self._values("tier_columns", "tier_id, col, token_type, category, position, per_token, per_unit",
+                            rows, "0 AS tier_id, 0 AS col, '' AS token_type, '' AS category, 0 AS position, "
+                                  f"CAST(NULL AS DECIMAL(38, {self.scale})) AS per_token, '' AS per_unit")
+
+    def _tier_flags(self) -> str:
+        """Per tier: each token column's category as a column (`cat_0`, ...): one join gives a record all of them."""
+        rows = []
+        for tier_id, tier in enumerate(self.tiers):
+            prices = tier.prices.get(self.currency, NO_PRICES)
+            cats = ", ".join(literal(_category(tier, prices, c.token_type)) for c in self.columns)
+            rows.append(f"({tier_id}, {cats})")
+        names = ", ".join(f"cat_{i}" for i in range(len(self.columns)))
+        return self._values("tier_flags", f"tier_id, {names}", rows, "0 AS tier_id")
+
+    def _decimal(self, value: Decimal) -> str:
+        return f"CAST({literal(format(value, 'f'))} AS DECIMAL(38, {self.scale}))"
+
+    # -- stage 1: rated records ----------------------------------------------------------------
+
+    def query(self) -> RatingQuery:
+        self._inline_tables()
+        book_tables = ",\n".join((
+            self._offers_table(), self._models_table(), self._names_table(), self._odd_table(),
+            self._values("rate_tables", "table_id, offer_id, start_us, end_us", self.table_rows,
+                         "0 AS table_id, 0 AS offer_id, 0 AS start_us, 0 AS end_us"),
+            self._values("tiers", "table_id, tier_id, after, upto", self.tier_rows,
+                         "0 AS table_id, 0 AS tier_id, 0 AS after, 0 AS upto"),
+            self._tier_flags(), self._tier_columns_table()))
+        rated_ctes, rated_select = self._rated()
+        lines_ctes, lines_select = self._lines()
+        return RatingQuery(book_tables, rated_ctes, rated_select, lines_ctes, lines_select, self._rejects(),
+                           self.columns, self.offers, tuple(self.tiers), self.scale, self._odd_texts(),
+                           self._region_texts())
+
+    def _fields(self) -> str:
+        tokens = ",\n    ".join(f"{c.column} AS raw_{i}, {_trim(c.column)} AS s_{i}"
+                                for i, c in enumerate(self.columns))
+        return f"""fields AS (
+  SELECT file_index, source, line, record, pre_code, pre_reason,
+    {_trim('account')} AS account, {_trim('region')} AS region, {_trim('model')} AS model,
+    {_trim('"timestamp"')} AS ts, requests AS raw_requests, {_trim('requests')} AS s_requests,
+    coalesce({_trim('request_id')}, '') AS request_id,
+    {tokens}
+  FROM usage)"""
+
+    def _odd_texts(self) -> str:
+        return (f"WITH {self._fields()},\n{self._timestamp_parts()}\n"
+                "SELECT DISTINCT ts AS text FROM parts WHERE pre_code IS NULL AND ts <> '' AND NOT fast")
+
+    def _region_texts(self) -> str:
+        return f"WITH {self._fields()}\nSELECT DISTINCT region AS text FROM fields WHERE pre_code IS NULL"
+
+    @staticmethod
+    def _timestamp_parts() -> str:
+        """A timestamp's parts, and whether it is of a shape the SQL parses with every part in range (`fast`)."""
+        offset = "regexp_extract(ts, '(Z|[+-][0-9]{2}:[0-9]{2})$', 1)"
+        parts = ", ".join(f"TRY_CAST(substr(ts, {a}, {n}) AS BIGINT) AS ts_{name}" for name, a, n in
+                          (("y", 1, 4), ("m", 6, 2), ("d", 9, 2), ("h", 12, 2), ("mi", 15, 2), ("s", 18, 2)))
+        in_range = (f"ts_y >= 1 AND ts_m BETWEEN 1 AND 12 AND ts_d BETWEEN 1 AND {_days_in_month('ts_y', 'ts_m')} "
+                    "AND ts_h <= 23 AND ts_mi <= 59 AND ts_s <= 59 "
+                    "AND (ts_offset IN ('', 'Z') OR (ts_oh <= 23 AND ts_om <= 59))")
+        return f"""split AS (
+  SELECT *, regexp_matches(ts, {literal(TIMESTAMP_SHAPE)}) AS ts_shape, {parts},
+    regexp_extract(ts, '[.]([0-9]+)', 1) AS ts_fraction, {offset} AS ts_offset,
+    TRY_CAST(substr({offset}, 2, 2) AS BIGINT) AS ts_oh, TRY_CAST(substr({offset}, 5, 2) AS BIGINT) AS ts_om
+  FROM fields),
+parts AS (SELECT *, coalesce(ts_shape AND {in_range}, false) AS fast FROM split)"""
+
+    def _timestamps(self) -> str:
+        naive = "CAST(NULL AS BIGINT)" if self.assume_offset is None else str(self.assume_offset)
+        sign = "CASE WHEN substr(ts_offset, 1, 1) = '-' THEN -1 ELSE 1 END"
+        zone = (f"(CASE WHEN ts_offset = '' THEN {naive} WHEN ts_offset = 'Z' THEN 0 "
+                f"ELSE {sign} * (ts_oh * 3600 + ts_om * 60) END)")
+        local = (f"({_days_from_civil('ts_y', 'ts_m', 'ts_d')} * {_DAY_US} + ((ts_h * 60 + ts_mi) * 60 + ts_s) * {_US}"
+                 f" + CASE WHEN ts_fraction = '' THEN 0 ELSE TRY_CAST(rpad(ts_fraction, 6, '0') AS BIGINT) END)")
+        return f"""{self._timestamp_parts()},
+zoned AS (SELECT *, CASE WHEN fast THEN {zone} END AS ts_zone FROM parts),
+stamped AS (
+  SELECT z.*,
+    CASE WHEN ts IS NULL OR ts = '' THEN NULL
+         WHEN fast THEN CASE WHEN ts_zone IS NULL THEN 'E203' END
+         ELSE coalesce(odd.code, CASE WHEN odd.instant IS NULL THEN 'E202' END) END AS ts_code,
+    CASE WHEN fast THEN {local} - ts_zone * {_US} ELSE odd.instant END AS instant
+  FROM zoned AS z LEFT JOIN odd ON NOT z.fast AND odd.text = z.ts)"""
+
+    def _counts(self) -> str:
+        parts = []
+        for i, column in enumerate(self.columns):
+            present = "true" if column.required else f"(raw_{i} IS NOT NULL AND raw_{i} <> '')"
+            parts.append(f"{present} AS present_{i}, {_count_error(f's_{i}', f'raw_{i}')} AS err_{i}, "
+                         f"{_count_value(f's_{i}')} AS n_{i}")
+        requests_error = (f"CASE WHEN raw_requests IS NULL OR raw_requests = '' THEN NULL "
+                          f"ELSE coalesce({_count_error('s_requests', 'raw_requests')}, "
+                          f"CASE WHEN {_count_value('s_requests')} = 0 THEN 'is 0' "
+                          f"WHEN {_count_value('s_requests')} > {MAX_REQUESTS} THEN 'too many' END) END")
+        requests = (f"CASE WHEN raw_requests IS NULL OR raw_requests = '' THEN 1 "
+                    f"ELSE {_count_value('s_requests')} END")
+        return f"""counted AS (
+  SELECT *, {', '.join(parts)},
+    {requests_error} AS requests_error, {requests} AS requests
+  FROM stamped)"""
+
+    def _placed(self) -> str:
+        selector = self._selector_count()
+        cycle = CYCLE_SECONDS[self.book.cycle]
+        zone_s = self.zone_us // _US
+        local_s = f"(c.instant // {_US} + {zone_s})"
+        cycle_start = f"({local_s} - (({local_s} % {cycle}) + {cycle}) % {cycle} - {zone_s})"
+        names = ("LEFT JOIN names AS n ON n.text = c.region" if self.region_names is not None else
+                 "LEFT JOIN names AS n1 ON n1.text = c.region LEFT JOIN names AS n2 ON n2.text = lower(c.region)")
+        named = "n.region_id" if self.region_names is not None else "coalesce(n1.region_id, n2.region_id)"
+        return f"""placed AS (
+  SELECT c.*, o.offer_id, o.region_id, o.model AS offer_model, {named} AS named_region,
+    mk.model IS NOT NULL AS known_model, rt.table_id, t.tier_id, {cycle_start} AS cycle
+  FROM counted AS c
+  {names}
+  LEFT JOIN models AS mk ON mk.model = c.model
+  LEFT JOIN offers AS o ON o.model = c.model AND o.region_id = {named}
+  LEFT JOIN rate_tables AS rt ON rt.offer_id = o.offer_id
+    AND (rt.start_us IS NULL OR c.instant >= rt.start_us) AND (rt.end_us IS NULL OR c.instant < rt.end_us)
+  LEFT JOIN tiers AS t ON t.table_id = rt.table_id AND (t.after IS NULL OR {selector} > t.after)
+    AND (t.upto IS NULL OR {selector} <= t.upto))"""
+
+    def _selector_count(self) -> str:
+        """The per-request count of each offer's selector type (0 when the record has no such column)."""
+        selectors = sorted({offer.selector for offer in self.offers})
+        by_type = {c.token_type: i for i, c in enumerate(self.columns)}
+
+        def count(token_type: str) -> str:
+            i = by_type.get(token_type)
+            return "0" if i is None else f"(CASE WHEN c.present_{i} THEN c.n_{i} ELSE 0 END)"
+        if len(selectors) == 1:
+            return count(selectors[0])
+        cases = " ".join(f"WHEN o.offer_id IN ({', '.join(str(i) for i, o in enumerate(self.offers) if o.selector == s)})"
+                         f" THEN {count(s)}" for s in selectors)
+        return f"(CASE {cases} ELSE 0 END)"
+
+    def _rated(self) -> str:
+        n = len(self.columns)
+        count_faults = " ".join(f"WHEN err_{i} IS NOT NULL AND present_{i} THEN 'E204'" for i in range(n))
+        no_price = " OR ".join(f"(present_{i} AND f.cat_{i} = 'no_price')" for i in range(n)) or "false"
+        foreign = " OR ".join(f"(present_{i} AND coalesce(f.cat_{i}, 'foreign') = 'foreign' AND n_{i} <> 0)"
+                              for i in range(n)) or "false"
+        code = f"""CASE
+      WHEN pre_code IS NOT NULL THEN pre_code
+      WHEN account IS NULL OR account = '' OR region IS NULL OR region = '' OR model IS NULL OR model = ''
+        OR ts IS NULL OR ts = '' THEN 'E201'
+      WHEN ts_code IS NOT NULL THEN ts_code
+      WHEN instant < 0 OR instant >= {instant_of(LATEST)} THEN 'E202'
+      {count_faults}
+      WHEN requests_error IS NOT NULL THEN 'E204'
+      WHEN named_region IS NULL THEN 'E101'
+      WHEN offer_id IS NULL AND NOT known_model THEN 'E102'
+      WHEN offer_id IS NULL THEN 'E103'
+      WHEN table_id IS NULL THEN 'E108'
+      WHEN p.tier_id IS NULL THEN 'E104'
+      WHEN {no_price} THEN 'E105'
+      WHEN {foreign} THEN 'E107'
+    END"""
+        kept = ", ".join(f"(present_{i} AND f.cat_{i} IN ('priced', 'not_billed')) AS kept_{i}, "
+                         f"f.cat_{i} AS cat_{i}, n_{i}, CAST(n_{i} AS {QUANTITY}) * requests AS total_{i}"
+                         for i in range(n))
+        trial = "false" if self.book.trial is None else f"instant < {instant_of(self.book.trial.until)}"
+        ctes = f"""{self._fields()},
+{self._timestamps()},
+{self._counts()},
+{self._placed()},
+coded AS (
+  SELECT p.*, {kept}, {code} AS code
+  FROM placed AS p LEFT JOIN tier_flags AS f ON f.tier_id = p.tier_id)"""
+        return ctes, f"""SELECT file_index, source, line, record, pre_reason, account, instant, cycle, offer_id, region_id, offer_model AS model,
+  tier_id, requests, request_id, {trial} AS in_trial,
+  {', '.join(f'kept_{i}, cat_{i}, n_{i}, total_{i}' for i in range(n))},
+  CASE WHEN code IS NULL AND request_id <> ''
+       AND row_number() OVER (PARTITION BY code IS NULL, request_id ORDER BY file_index, line) > 1
+       THEN 'E207' ELSE code END AS code
+FROM coded"""
+
+    # -- stage 2: lines ------------------------------------------------------------------------
+
+    def _lines(self) -> str:
+        n = len(self.columns)
+        billed = "billed AS (SELECT * FROM rated WHERE code IS NULL)"
+        sums = ", ".join(f"sum(CASE WHEN kept_{i} THEN total_{i} END) AS q_{i}, "
+                         f"count(CASE WHEN kept_{i} THEN 1 END) AS p_{i}" for i in range(n))
+        groups = "account, cycle, offer_id, tier_id"
+        usage = f"usage_groups AS (SELECT {groups}, {sums} FROM billed GROUP BY {groups})"
+        trial = f"trial_groups AS (SELECT {groups}, {sums} FROM billed WHERE in_trial GROUP BY {groups})"
+        quota_ctes, quota_sums = self._quota()
+        pick = " ".join(f"WHEN {i} THEN q_{i}" for i in range(n))
+        present = " ".join(f"WHEN {i} THEN p_{i}" for i in range(n))
+        columns = " ".join(f"({i})" for i in range(n)).replace(") (", "), (")
+        unpivot = [f"SELECT {groups}, c.col, '{kind}' AS kind, {order} AS kind_order, "
+                   f"CASE c.col {pick} END AS quantity, CASE c.col {present} END AS present FROM {source} "
+                   f"CROSS JOIN (VALUES {columns}) AS c(col)"
+                   for kind, order, source in (("usage", 0, "usage_groups"), ("quota", 1, "quota_groups"),
+                                               ("trial", 2, "trial_groups"))]
+        ctes = f"""{billed},
+{usage},
+{trial},
+{quota_ctes},
+unpivoted AS (
+  {unpivot[0]}
+  UNION ALL {unpivot[1]}
+  UNION ALL {unpivot[2]}),
+bill_lines AS (
+  SELECT u.account, u.cycle, u.offer_id, u.tier_id, o.region_id AS region, o.model, tc.token_type, u.kind,
+    CAST(u.quantity AS {QUANTITY}) AS quantity, tc.per_unit AS unit_price,
+    CAST(CASE WHEN tc.per_token IS NULL THEN 0
+              WHEN u.kind = 'usage' THEN CAST(u.quantity AS {QUANTITY}) * tc.per_token
+              ELSE -(CAST(u.quantity AS {QUANTITY}) * tc.per_token) END AS DECIMAL(38, {self.scale})) AS amount,
+    tc.position, u.kind_order
+  FROM unpivoted AS u
+  JOIN tier_columns AS tc ON tc.tier_id = u.tier_id AND tc.col = u.col
+  JOIN offers AS o ON o.offer_id = u.offer_id
+  WHERE (u.kind = 'usage' AND u.present > 0) OR (u.kind <> 'usage' AND u.quantity > 0))"""
+        return ctes, f"""SELECT account, cycle, offer_id, tier_id, region, model, token_type, kind, quantity, unit_price, amount,
+  {self._line_rank()} AS tier_rank, position, kind_order
+FROM bill_lines"""
+
+    def _line_rank(self) -> str:
+        """`billing._line_order`: cycle, region, model, tier index and line (as a rank), per offer and tier."""
+        ranked = sorted(((o.region.id, o.model, t.index, t.span.line, oid, self.tier_ids[id(t)])
+                         for oid, o in enumerate(self.offers) for tb in o.tables for t in tb.tiers))
+        cases = " ".join(f"WHEN offer_id = {oid} AND tier_id = {tid} THEN {rank}"
+                         for rank, (*_, oid, tid) in enumerate(ranked))
+        return f"(CASE {cases} ELSE 0 END)" if cases else "0"
+
+    def _quota(self) -> tuple[str, str]:
+        quota = self.book.quota
+        groups = "account, cycle, offer_id, tier_id"
+        n = len(self.columns)
+        by_type = {c.token_type: i for i, c in enumerate(self.columns)}
+        consumed = [by_type[t] for t in (quota.consumes if quota else ()) if t in by_type]
+        if not consumed:
+            empty = ", ".join(f"CAST(NULL AS {QUANTITY}) AS q_{i}, 0 AS p_{i}" for i in range(n))
+            return (f"quota_groups AS (SELECT {groups}, {empty} FROM billed WHERE 1 = 0)",
+                    "")
+        parts = ", ".join(f"CASE WHEN kept_{i} AND cat_{i} = 'priced' AND NOT in_trial THEN total_{i} "
+                          f"ELSE CAST(0 AS {QUANTITY}) END AS c_{i}" for i in consumed)
+        tokens = " + ".join(f"c_{i}" for i in consumed)
+        key = self._tokens_key()
+        takes, before = [], []
+        for i in consumed:
+            already = " + ".join(before) if before else f"CAST(0 AS {QUANTITY})"
+            takes.append(f"least(greatest(avail - ({already}), CAST(0 AS {QUANTITY})), c_{i}) AS take_{i}")
+            before.append(f"c_{i}")
+        sums = ", ".join(f"sum(take_{i}) AS q_{i}, 0 AS p_{i}" if i in consumed else
+                         f"CAST(NULL AS {QUANTITY}) AS q_{i}, 0 AS p_{i}" for i in range(n))
+        ctes = f"""first_use AS (SELECT account, min(instant) AS first_instant FROM billed GROUP BY account),
+{self._windows()},
+entries AS (
+  SELECT b.*, {parts}, {key} AS tokens_key
+  FROM billed AS b),
+in_window AS (
+  SELECT e.*, {tokens} AS tokens FROM entries AS e JOIN windows AS w ON w.account = e.account
+  WHERE {tokens} > 0 AND e.instant < w.window_end),
+credited AS (
+  SELECT *, greatest(CAST({quota.free_tokens} AS {QUANTITY}) - coalesce(sum(tokens) OVER (
+      PARTITION BY account ORDER BY instant, request_id, region_id, model, tokens_key, requests
+      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), CAST(0 AS {QUANTITY})), CAST(0 AS {QUANTITY})) AS avail
+  FROM in_window),
+taken AS (SELECT *, {', '.join(takes)} FROM credited),
+quota_groups AS (SELECT {groups}, {sums} FROM taken GROUP BY {groups})"""
+        return ctes, sums
+
+    def _tokens_key(self) -> str:
+        """`RatedRecord.order`'s token part as text that sorts alike: `type count ` per kept type, by name, with
+        counts padded to one width (a space sorts before every character of a token type's name)."""
+        parts = [f"CASE WHEN kept_{i} THEN {literal(c.token_type + ' ')} || lpad(CAST(n_{i} AS VARCHAR), "
+                 f"{MAX_COUNT_DIGITS}, '0') || ' ' ELSE '' END"
+                 for i, c in sorted(enumerate(self.columns), key=lambda pair: pair[1].token_type)]
+        return "(" + " || ".join(parts) + ")" if parts else "''"
+
+    def _windows(self) -> str:
+        """Each account's end of its quota window: `first_instant` plus the window, in the book's zone (as
+        `moments.add_months` counts months: the same wall-clock time, clamped to the month's last day)."""
+        quota = self.book.quota
+        if quota.window_unit == "days":
+            return (f"windows AS (SELECT account, first_instant + {quota.window_length * _DAY_US} AS window_end "
+                    "FROM first_use)")
+        local = f"(first_instant + {self.zone_us})"
+        day_part = f"((({local} % {_DAY_US}) + {_DAY_US}) % {_DAY_US})"
+        civil = [("z", f"(first_instant + {self.zone_us} - {day_part}) // {_DAY_US} + 719468"),
+                 ("era", "z // 146097"), ("doe", "z - era * 146097"),
+                 ("yoe", "(doe - doe // 1460 + doe // 36524 - doe // 146096) // 365"),
+                 ("doy", "doe - (365 * yoe + yoe // 4 - yoe // 100)"), ("mp", "(5 * doy + 2) // 153"),
+                 ("fd", "doy - (153 * mp + 2) // 5 + 1"), ("fm", "CASE WHEN mp < 10 THEN mp + 3 ELSE mp - 9 END"),
+                 ("fy", "yoe + era * 400 + CASE WHEN fm <= 2 THEN 1 ELSE 0 END"),
+                 ("months", f"fy * 12 + fm - 1 + {quota.window_length}"),
+                 ("wy", "months // 12"), ("wm", "months % 12 + 1"), ("wd", f"least(fd, {_days_in_month('wy', 'wm')})")]
+        source = f"(SELECT account, first_instant, {day_part} AS day_part FROM first_use)"
+        for name, expression in civil:
+            source = f"(SELECT *, {expression} AS {name} FROM {source} AS s_{name})"
+        end = f"{_days_from_civil('wy', 'wm', 'wd')} * {_DAY_US} + day_part - {self.zone_us}"
+        return f"windows AS (SELECT account, {end} AS window_end FROM {source} AS civil)"
+
+    # -- stage 3: rejects ----------------------------------------------------------------------
+
+    def _rejects(self) -> str:
+        return "SELECT file_index, source, line, record, code, pre_reason FROM rated WHERE code IS NOT NULL"
+
+
+def _category(tier: Tier, prices, token_type: str) -> str:
+    if token_type in prices:
+        return "priced"
+    if token_type in tier.not_billed:
+        return "not_billed"
+    if token_type in tier.token_types:
+        return "no_price"
+    return "foreign"
+
+
+def _count_error(stripped: str, raw: str) -> str:
+    """Why a count field is not a count, or NULL: `records.parse_count`'s checks, in its order."""
+    digits = f"CASE WHEN substr({stripped}, 1, 1) = '-' THEN substr({stripped}, 2) ELSE {stripped} END"
+    significant = f"coalesce(nullif(ltrim({digits}, '0'), ''), '0')"
+    return (f"CASE WHEN {raw} IS NULL THEN 'is null' WHEN {stripped} = '' THEN 'is empty' "
+            f"WHEN NOT regexp_matches({stripped}, '^-?[0-9]+$') THEN 'not a count' "
+            f"WHEN length({significant}) > {MAX_COUNT_DIGITS} THEN 'too large' "
+            f"WHEN substr({stripped}, 1, 1) = '-' AND {significant} <> '0' THEN 'negative' END")
+
+
+def _count_value(stripped: str) -> str:
+    """The count of a field that `_count_error` passes (NULL, never an error, for any other)."""
+    digits = f"CASE WHEN substr({stripped}, 1, 1) = '-' THEN substr({stripped}, 2) ELSE {stripped} END"
+    significant = f"coalesce(nullif(ltrim({digits}, '0'), ''), '0')"
+    return (f"(CASE WHEN regexp_matches({stripped}, '^-?[0-9]+$') AND length({significant}) <= {MAX_COUNT_DIGITS} "
+            f"THEN TRY_CAST({significant} AS BIGINT) END)")
+
+
+def _days_in_month(y: str, m: str) -> str:
+    leap = f"(({y}) % 4 = 0 AND (({y}) % 100 <> 0 OR ({y}) % 400 = 0))"
+    return (f"(CASE WHEN ({m}) = 2 THEN CASE WHEN {leap} THEN 29 ELSE 28 END "
+            f"WHEN ({m}) IN (4, 6, 9, 11) THEN 30 ELSE 31 END)")
+
+
+def _days_from_civil(y: str, m: str, d: str) -> str:
+    """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm), for years 1 and later."""
+    year = f"(({y}) - CASE WHEN ({m}) <= 2 THEN 1 ELSE 0 END)"
+    era = f"({year} // 400)"
+    yoe = f"({year} - {era} * 400)"
+    doy = f"((153 * ((({m}) + 9) % 12) + 2) // 5 + ({d}) - 1)"
+    doe = f"({yoe} * 365 + {yoe} // 4 - {yoe} // 100 + {doy})"
+    return f"({era} * 146097 + {doe} - 719468)"
+
+
+def _us(moment: datetime | None) -> str:
+    return "CAST(NULL AS BIGINT)" if moment is None else str(instant_of(moment))
+
+
+def _int(value: int | None) -> str:
+    return "CAST(NULL AS BIGINT)" if value is None else str(value)
+
+
+def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else min(a, b)
