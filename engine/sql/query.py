@@ -53,7 +53,7 @@ frozen = attrs.frozen(slots=True)
 #: Characters Python's `str.strip()` removes: the SQL trims the same ones (`tests/test_sql.py` checks the list).
 WHITESPACE = (0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x1F, 0x20, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B),
               0x2028, 0x2029, 0x202F, 0x205F, 0x3000)
-MAX_SQL_DIGITS = 38  # DECIMAL precision every target engine has
+MAX_SCALE = 18  # decimals of a per-token price in DECIMAL(38, s): 20 digits are left for an amount
 QUANTITY = "DECIMAL(38, 0)"
 _US = 1_000_000
 _DAY_US = 86_400 * _US
@@ -175,17 +175,14 @@ class _Builder:
     # -- the rates as inline tables -------------------------------------------------------------
 
     def _scale(self) -> int:
-        scale, digits = 0, 0
-        for tier in self._all_tiers():
-            for price in tier.prices.get(self.currency, NO_PRICES).values():
-                sign, number, exponent = price.per_token.as_tuple()
-                scale = max(scale, -exponent)
-                digits = max(digits, len(number) + exponent if exponent < 0 else len(number) + exponent)
-        if digits + scale > 20:
+        """Decimals of every amount: the most any per-token price has, at most MAX_SCALE."""
+        scale = max((max(0, -price.per_token.as_tuple().exponent) for tier in self._all_tiers()
+                     for price in tier.prices.get(self.currency, NO_PRICES).values()), default=0)
+        if scale > MAX_SCALE:
             raise SqlUnsupported(
-                f"{self.book.name} has a {self.currency} price per token of {digits + scale} digits; SQL bills prices "
-                "of at most 20 digits per token exactly (DECIMAL(38) leaves the rest to the token count)",
-                "bill this book with the Python engine (--engine python)")
+                f"{self.book.name} has a {self.currency} price of {scale} decimals per token; SQL bills prices of "
+                f"at most {MAX_SCALE} decimals per token exactly (DECIMAL(38, {MAX_SCALE}) keeps 20 digits for the "
+                "amount)", "bill this book with the Python engine (--engine python)")
         return scale
 
     def _all_tiers(self):

@@ -1,0 +1,200 @@
+"""One semantics, several engines: DuckDB's bills are the Python engine's, line for line and digit for digit.
+
+The differential property: for any usage (seeded messy files, `messy_usage.py`) and every book the tests
+know (the shipped books and `tests/books/`), `ratecard.sql.bill` (DuckDB) and `book.bill` give the same lines
+(every field, the exact and the rounded amount), the same rejects (source, line, text, code, reason), the
+same per-account and overall totals, counts and quota ledger.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import ratecard
+from ratecard.billing import Bill
+from ratecard.moments import parse_zone
+from ratecard.records import read_usage
+from ratecard.sql import bill as sql_bill
+from ratecard.sql import compile_query
+from ratecard.sql.query import WHITESPACE
+
+from messy_usage import messy_csv, messy_jsonl
+
+EXAMPLES = int(os.environ.get("RATECARD_SQL_EXAMPLES", "1"))  # a multiplier, for longer runs by hand
+
+BOOKS = {
+    "emr-starrocks-ai-function": ("USD",),
+    "emr-serverless-spark-ai-center": ("USD", "CNY"),
+    str(Path(__file__).parent / "books" / "dated-days-quota.rules"): ("USD", "EUR"),
+}
+_loaded: dict[str, ratecard.PriceBook] = {}
+
+
+def book_of(name: str):
+    if name not in _loaded:
+        _loaded[name] = ratecard.load(name)
+    return _loaded[name]
+
+
+def line_tuple(line) -> tuple:
+    return (line.cycle_start, line.cycle_end, line.account, line.region, line.model, line.tier.index, line.tier.label,
+            line.token_type, line.kind, line.quantity, line.unit_price, line.pricing_unit, line.amount,
+            line.amount_rounded, line.description)
+
+
+def assert_same_bill(expected: Bill, actual: Bill) -> None:
+    """Every line, reject, total and count of the two bills equal (exact Decimals, to the digit)."""
+    expected_lines = [line_tuple(line) for line in expected.lines]
+    actual_lines = [line_tuple(line) for line in actual.lines]
+    assert len(actual.lines) == len(expected_lines)
+    for number, (want, got) in enumerate(zip(expected_lines, actual_lines)):
+        assert got == want, f"line {number}"
+    assert actual_lines == expected_lines
+    assert list(actual.rejects) == list(expected.rejects)
+    assert (actual.read, actual.billed, actual.rejected) == (expected.read, expected.billed, expected.rejected)
+    assert actual.read == actual.billed + actual.rejected
+    assert dict(actual.accounts) == dict(expected.accounts)
+    assert dict(actual.totals) == dict(expected.totals)
+    assert actual.ledger == expected.ledger
+
+
+def both_bills(tmp_path: Path, book_name: str, data: bytes, suffix: str = ".csv", **options) -> tuple[Bill, Bill]:
+    usage = tmp_path / f"usage{suffix}"
+    usage.write_bytes(data)
+    book = book_of(book_name)
+    return (book.bill(read_usage([usage]), **options), sql_bill(book, [usage], **options))
+
+
+@settings(max_examples=12 * EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**32), size=st.sampled_from([1, 5, 40, 200]), name=st.sampled_from(sorted(BOOKS)),
+       pick=st.integers(0, 1), unknown=st.booleans(), assume=st.booleans())
+def test_duckdb_bills_messy_csv_as_the_python_engine_does(tmp_path, seed, size, name, pick, unknown, assume):
+    book = book_of(name)
+    rng = random.Random(seed)
+    currency = BOOKS[name][pick % len(BOOKS[name])]
+    options = {"currency": currency, "assume_tz": parse_zone("UTC+8") if assume else None}
+    expected, actual = both_bills(tmp_path, name, messy_csv(rng, book, size, unknown_column=unknown), **options)
+    assert_same_bill(expected, actual)
+
+
+@settings(max_examples=8 * EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**32), size=st.sampled_from([1, 30, 150]), name=st.sampled_from(sorted(BOOKS)))
+def test_duckdb_bills_messy_json_lines_as_the_python_engine_does(tmp_path, seed, size, name):
+    expected, actual = both_bills(tmp_path, name, messy_jsonl(random.Random(seed), book_of(name), size), ".jsonl")
+    assert_same_bill(expected, actual)
+
+
+@pytest.mark.parametrize("name", sorted(BOOKS))
+def test_a_thousand_messy_records_bill_alike(tmp_path, name):
+    """One larger file per book: quota crossings among few accounts need enough records to happen."""
+    rng = random.Random(20261202)
+    expected, actual = both_bills(tmp_path, name, messy_csv(rng, book_of(name), 1500))
+    credit = "quota" if book_of(name).quota else "trial"
+    assert expected.rejected and any(line.kind == credit for line in expected.lines)
+    assert_same_bill(expected, actual)
+
+
+def test_the_example_usage_bills_alike_and_as_the_hand_calculation(tmp_path):
+    book = book_of("emr-starrocks-ai-function")
+    usage = Path(__file__).parents[1] / "examples" / "usage.csv"
+    expected, actual = book.bill(read_usage([usage])), sql_bill(book, [usage])
+    assert_same_bill(expected, actual)
+    totals = actual.totals["USD"]
+    assert (totals.list, totals.credits, totals.billed) == (
+        Decimal("24.642158632"), Decimal("-2.822078123"), Decimal("21.820080509"))
+
+
+def test_quota_ties_on_one_instant_go_by_the_python_tie_break(tmp_path):
+    """Five records at one microsecond, each of 300,000 tokens: the quota runs out in the middle of them,
+    and who gets the credit follows request_id, region, model and token counts, as `RatedRecord.order` says."""
+    rows = ["timestamp,account,region,model,input_tokens,output_tokens,request_id"]
+    for request_id, region, tokens in (("b", "us-east-1", (250000, 50000)), ("a", "cn-beijing", (200000, 100000)),
+                                       ("", "cn-beijing", (299999, 1)), ("", "us-east-1", (1, 299999)),
+                                       ("c", "Singapore", (150000, 150000))):
+        rows.append(f"2026-05-01T10:15:00.000001+08:00,acct,{region},qwen-plus,{tokens[0]},{tokens[1]},{request_id}")
+    expected, actual = both_bills(tmp_path, "emr-starrocks-ai-function", "\n".join(rows).encode())
+    assert_same_bill(expected, actual)
+    quota = [line for line in actual.lines if line.kind == "quota"]
+    assert sum(line.quantity for line in quota) == 1_000_000
+
+
+def test_a_quota_window_from_january_31_ends_on_february_28(tmp_path):
+    rows = ["timestamp,account,region,model,input_tokens,output_tokens",
+            "2026-01-31T10:00:00+08:00,a,us-east-1,qwen-plus,10,0",
+            "2026-02-28T09:59:59.999999+08:00,a,us-east-1,qwen-plus,1000,0",
+            "2026-02-28T10:00:00+08:00,a,us-east-1,qwen-plus,2000,0"]
+    expected, actual = both_bills(tmp_path, "emr-starrocks-ai-function", "\n".join(rows).encode())
+    assert_same_bill(expected, actual)
+    assert [line.quantity for line in actual.lines if line.kind == "quota"] == [10, 1000]
+
+
+def test_huge_counts_stay_exact_in_decimal(tmp_path):
+    rows = ["timestamp,account,region,model,input_tokens,output_tokens,requests",
+            "2026-05-01T10:15:00+08:00,a,cn-beijing,qwen-plus,1000000,999999999999999,1000000000000",
+            "2026-05-01T10:16:00+08:00,a,cn-beijing,qwen-plus,999999999999999,0,1"]
+    expected, actual = both_bills(tmp_path, "emr-starrocks-ai-function", "\n".join(rows).encode())
+    assert_same_bill(expected, actual)
+    (output_line,) = [l for l in actual.lines if l.token_type == "output" and l.kind == "usage"]
+    # (10**15 - 1) * 10**12 tokens at 0.008257 per 1K: 8.257e21 less 10**12 * 8.257e-6
+    assert output_line.amount == Decimal("8256999999999991743000")
+
+
+def test_parquet_usage_bills_as_the_same_rows_in_csv(tmp_path):
+    pyarrow = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+    book = book_of("emr-starrocks-ai-function")
+    usage = Path(__file__).parents[1] / "examples" / "usage.csv"
+    lines = usage.read_text().splitlines()
+    header, rows = lines[0].split(","), [line.split(",") for line in lines[1:]]
+    good = [row for row in rows if len(row) == len(header)]
+    table = pyarrow.table({name: [row[i] for row in good] for i, name in enumerate(header)})
+    pq.write_table(table, tmp_path / "u.parquet")
+    csv = tmp_path / "u.csv"
+    csv.write_text("\n".join([",".join(header), *(",".join(row) for row in good)]) + "\n")
+    from_parquet, from_csv = sql_bill(book, [tmp_path / "u.parquet"]), book.bill(read_usage([csv]))
+    assert [line_tuple(l) for l in from_parquet.lines] == [line_tuple(l) for l in from_csv.lines]
+    assert [(r.line - 1, r.code, r.reason) for r in from_parquet.rejects] == \
+        [(r.line - 2, r.code, r.reason) for r in from_csv.rejects]
+
+
+def test_the_sql_trims_what_python_strip_strips():
+    assert "".join(map(chr, WHITESPACE)) == "".join(c for c in map(chr, range(0x110000)) if c.isspace())
+
+
+def test_a_book_whose_prices_do_not_fit_decimal_38_is_refused_by_name():
+    text = Path(__file__).parent.joinpath("books", "dated-days-quota.rules").read_text()
+    text = text.replace("input 0.03, EUR 0.025", "input 0.000000000000000000000000000003, EUR 0.025")
+    book = ratecard.loads(text, name="precise.rules")
+    with pytest.raises(ratecard.RatecardError) as raised:
+        compile_query(book, "USD")
+    assert raised.value.code == "E400" and "36 decimals per token" in raised.value.message
+
+
+def test_rejects_come_in_the_order_of_the_lines_they_were_read_from(tmp_path):
+    rows = ["timestamp,account,region,model,input_tokens,output_tokens,request_id",
+            "2026-05-01T10:15:00+08:00,a,us-east-1,qwen-plus,5,5,r1",
+            "2026-05-01T10:14:00+08:00,a,us-east-1,qwen-plus,5,5,r1",
+            "bad,a,us-east-1,qwen-plus,5,5,r2",
+            "2026-05-01T10:15:00+08:00,a,us-east-1,qwen-plus,5,5,r2"]
+    expected, actual = both_bills(tmp_path, "emr-starrocks-ai-function", "\n".join(rows).encode())
+    assert_same_bill(expected, actual)
+    assert [(r.line, r.code) for r in actual.rejects] == [(3, "E207"), (4, "E202")]
+
+
+def test_json_lines_record_text_and_numbers_alike(tmp_path):
+    records = [{"timestamp": "2026-05-01T10:15:00+08:00", "account": 7, "region": "US (Virginia)",
+                "model": "qwen-plus", "input_tokens": 750, "output_tokens": "20", "requests": None},
+               {"timestamp": "2026-05-01T10:15:00+08:00", "account": "b", "region": "us-east-1",
+                "model": "qwen-plus", "input_tokens": 10**15, "output_tokens": 0}]
+    data = "\n".join(json.dumps(r) for r in records).encode()
+    expected, actual = both_bills(tmp_path, "emr-starrocks-ai-function", data, ".jsonl")
+    assert_same_bill(expected, actual)
+    assert [r.code for r in actual.rejects] == ["E204"]
