@@ -127,12 +127,18 @@ def accounts_of(book: PriceBook, currency: str, rows: Iterable[tuple]) -> dict[s
             for account, listed, credited in rows}
 
 
-def ledger_of(book: PriceBook, rows: Iterable[tuple]) -> QuotaLedger:
-    """The quota ledger from (account, instant of first use, free tokens consumed) rows."""
+#: The two queries `ledger_of` reads: each billed account's first use, and the free tokens it consumed.
+FIRST_USE_SQL = "SELECT account, min(instant) FROM rated WHERE code IS NULL GROUP BY account"
+CONSUMED_SQL = "SELECT account, sum(quantity) FROM bill_lines WHERE kind = 'quota' GROUP BY account"
+
+
+def ledger_of(book: PriceBook, first_use: Iterable[tuple], consumed: Iterable[tuple]) -> QuotaLedger:
+    """The quota ledger from (account, instant of first use) and (account, free tokens consumed) rows."""
     if book.quota is None:
         return QuotaLedger()
-    return QuotaLedger({account: AccountQuota(from_instant(first, book.zone), int(consumed or 0))
-                        for account, first, consumed in rows})
+    used = {account: int(tokens) for account, tokens in consumed}
+    return QuotaLedger({account: AccountQuota(from_instant(first, book.zone), used.get(account, 0))
+                        for account, first in first_use})
 
 
 def finish_rejects(rows: Iterable[tuple], rater: Rater, query: RatingQuery) -> Iterator[Reject]:

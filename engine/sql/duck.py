@@ -26,9 +26,19 @@ from ..errors import PricingError, RecordError
 from ..rating import Rater
 from ..records import Reject, UsageFiles
 from ..tables import PriceBook, resolve_region
-from .bills import LINE_ORDER, LINE_SELECT, SqlLines, accounts_of, chunked, finish_rejects, ledger_of
+from .bills import (
+    CONSUMED_SQL,
+    FIRST_USE_SQL,
+    LINE_ORDER,
+    LINE_SELECT,
+    SqlLines,
+    accounts_of,
+    chunked,
+    finish_rejects,
+    ledger_of,
+)
 from .inputs import FIELDS, UsageTable
-from .query import SqlUnsupported, compile_query
+from .query import compile_query, offset_seconds
 
 MEMORY_LIMIT = os.environ.get("RATECARD_DUCKDB_MEMORY", "1GB")
 
@@ -82,7 +92,7 @@ class _Run:
         book, con, currency = self.book, self.con, self.rater.currency
         usage = UsageTable(con, self.rater)
         usage.add(files)
-        query = compile_query(book, currency, usage.token_types, _offset_of(assume_tz), "region_names",
+        query = compile_query(book, currency, usage.token_types, offset_seconds(assume_tz), "region_names",
                               "odd_timestamps")
         self._lookups(query)
         con.execute(f"CREATE TABLE rated AS {query.rated}")
@@ -99,10 +109,7 @@ class _Run:
             "SELECT account, sum(CASE WHEN kind = 'usage' THEN amount END), "
             "sum(CASE WHEN kind <> 'usage' THEN amount END) FROM bill_lines GROUP BY account ORDER BY account"
         ).fetchall())
-        ledger = ledger_of(book, con.execute(
-            "SELECT r.account, min(r.instant), (SELECT sum(quantity) FROM bill_lines AS l "
-            "WHERE l.account = r.account AND l.kind = 'quota') FROM rated AS r WHERE r.code IS NULL "
-            "GROUP BY r.account").fetchall())
+        ledger = ledger_of(book, con.execute(FIRST_USE_SQL).fetchall(), con.execute(CONSUMED_SQL).fetchall())
         (count,) = con.execute("SELECT count(*) FROM bill_lines").fetchone()
 
         def rows() -> Iterable[tuple]:
@@ -146,12 +153,3 @@ class _Run:
         return (f"SELECT r.file_index, r.source, r.line, r.record, r.code, r.pre_reason, {raw} FROM rated AS r "
                 "JOIN usage AS u ON u.file_index = r.file_index AND u.line = r.line "
                 "WHERE r.code IS NOT NULL ORDER BY r.file_index, r.line")
-
-
-def _offset_of(zone: tzinfo | None) -> int | None:
-    if zone is None:
-        return None
-    offset = zone.utcoffset(None)
-    if offset is None:
-        raise SqlUnsupported(f"the zone {zone} has no fixed offset", "pass a fixed offset such as UTC+8")
-    return int(offset.total_seconds())

@@ -36,7 +36,7 @@ This is a data module of the SQL side: it imports no engine and no later stage.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 from decimal import Decimal
 
 import attrs
@@ -147,6 +147,16 @@ def compile_query(book: PriceBook, currency: str, token_types: tuple[str, ...] |
     return _Builder(book, currency, token_types, assume_offset, region_names, odd_timestamps).query()
 
 
+def offset_seconds(zone: tzinfo | None) -> int | None:
+    """A fixed zone's offset east of UTC in seconds (for `compile_query`'s `assume_offset`)."""
+    if zone is None:
+        return None
+    offset = zone.utcoffset(None)
+    if offset is None:
+        raise SqlUnsupported(f"the zone {zone} has no fixed offset", "pass a fixed offset such as UTC+8")
+    return int(offset.total_seconds())
+
+
 def default_token_types(book: PriceBook) -> tuple[str, ...]:
     return ("input", "output", *sorted(book.token_types - {"input", "output"}))
 
@@ -247,8 +257,9 @@ class _Builder:
                     continue
                 price = prices.get(column.token_type)
                 position = tier.token_types.index(column.token_type)
-                per_token = "NULL" if price is None else self._decimal(price.per_token)
-                per_unit = "NULL" if price is None else literal(str(price.per_unit))
+                per_token = (f"CAST(NULL AS DECIMAL(38, {self.scale}))" if price is None
+                             else self._decimal(price.per_token))
+                per_unit = "CAST(NULL AS VARCHAR)" if price is None else literal(str(price.per_unit))
                 rows.append(f"({tier_id}, {index}, {literal(column.token_type)}, {literal(kind)}, {position}, "
                             f"{per_token}, {per_unit})")
         return self._values("tier_columns", "tier_id, col, token_type, category, position, per_token, per_unit",
@@ -459,7 +470,7 @@ unpivoted AS (
 bill_lines AS (
   SELECT u.account, u.cycle, u.offer_id, u.tier_id, o.region_id AS region, o.model, tc.token_type, u.kind,
     CAST(u.quantity AS {QUANTITY}) AS quantity, tc.per_unit AS unit_price,
-    CAST(CASE WHEN tc.per_token IS NULL THEN 0
+    CAST(CASE WHEN tc.per_token IS NULL THEN CAST(0 AS DECIMAL(38, {self.scale}))
               WHEN u.kind = 'usage' THEN CAST(u.quantity AS {QUANTITY}) * tc.per_token
               ELSE -(CAST(u.quantity AS {QUANTITY}) * tc.per_token) END AS DECIMAL(38, {self.scale})) AS amount,
     tc.position, u.kind_order
@@ -546,7 +557,9 @@ quota_groups AS (SELECT {groups}, {sums} FROM taken GROUP BY {groups})"""
         for name, expression in civil:
             source = f"(SELECT *, {expression} AS {name} FROM {source} AS s_{name})"
         end = f"{_days_from_civil('wy', 'wm', 'wd')} * {_DAY_US} + day_part - {self.zone_us}"
-        return f"windows AS (SELECT account, {end} AS window_end FROM {source} AS civil)"
+        # one row per account already: the aggregate is there so that no optimizer inlines this long
+        # expression into the join that reads it (Spark's did, and expanded it into a 1 MB tree)
+        return f"windows AS (SELECT account, max({end}) AS window_end FROM {source} AS civil GROUP BY account)"
 
     # -- stage 3: rejects ----------------------------------------------------------------------
 

@@ -1,0 +1,244 @@
+"""Bills on Spark: the compiled rating query run on a Spark session.
+
+Takes a `PriceBook` and usage as a Spark DataFrame (or a table's name) with
+the documented usage columns, and gives the bill lines and the rejected
+records as DataFrames (`rate`), or the whole `Bill` the Python engine gives
+(`bill`), line for line. The query is `ratecard.sql`'s, written in Spark SQL
+by sqlglot: nothing here is a second rating.
+
+Spark must compute exactly as DuckDB and Python do, so while a query runs
+the session is set to ANSI mode (an overflow is an error, never NULL),
+without decimal precision loss, and in UTC; the settings are put back after.
+
+Needs the `spark` extra (`pip install 'ratecard[spark]'`): PySpark with a Java
+runtime. `bill_files` also needs the `sql` extra: usage files are read by
+ratecard's own reader (as `--engine duckdb` reads them), then billed on Spark.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+from datetime import tzinfo
+from typing import Iterator
+
+import attrs
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from .billing import Bill, RecordRejected, bill_totals
+from .errors import PricingError, RecordError
+from .rating import Rater
+from .records import Reject, check_header, read_usage, token_fields
+from .sql.bills import (
+    CONSUMED_SQL,
+    FIRST_USE_SQL,
+    LINE_ORDER,
+    LINE_SELECT,
+    SqlLines,
+    accounts_of,
+    finish_rejects,
+    ledger_of,
+)
+from .sql.dialects import to_dialect
+from .sql.inputs import FIELDS
+from .sql.query import RatingQuery, compile_query, default_token_types, offset_seconds
+from .tables import PriceBook, resolve_region
+
+#: Session settings the query needs to be exact; put back when it is done.
+EXACT_SETTINGS = {
+    "spark.sql.ansi.enabled": "true",
+    "spark.sql.decimalOperations.allowPrecisionLoss": "false",
+    "spark.sql.session.timeZone": "UTC",
+}
+
+
+@attrs.frozen
+class SparkRating:
+    """A book's rating of Spark usage: the bill lines and the rejected records, as DataFrames."""
+
+    lines: DataFrame  # account, cycle, offer_id, tier_id, region, model, token_type, kind, quantity, unit_price,
+    # amount (DECIMAL), and the order columns tier_rank, position, kind_order
+    rejects: DataFrame  # file_index, source, line, record, code, pre_reason
+    rated: DataFrame
+    query: RatingQuery
+
+
+@contextlib.contextmanager
+def exact_session(spark: SparkSession) -> Iterator[SparkSession]:
+    """The session with `EXACT_SETTINGS` while the block runs."""
+    before = {key: spark.conf.get(key, None) for key in EXACT_SETTINGS}
+    for key, value in EXACT_SETTINGS.items():
+        spark.conf.set(key, value)
+    try:
+        yield spark
+    finally:
+        for key, value in before.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)
+
+
+def rate(book: PriceBook, usage: DataFrame | str, spark: SparkSession | None = None, currency: str | None = None,
+         assume_tz: tzinfo | None = None, token_types: tuple[str, ...] | None = None) -> SparkRating:
+    """Rate usage on Spark: a DataFrame (or a table's name) with the usage columns, as text, integers or
+    timestamps. Optional columns `source` and `line` name where each record came from (else the table and
+    the DataFrame's row order). Run it within `exact_session` (as `bill` does)."""
+    spark = spark or SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
+    rater = Rater(book, currency, assume_tz)
+    frame = spark.table(usage) if isinstance(usage, str) else usage
+    if "pre_code" not in frame.columns:
+        token_types = _token_types_of(book, frame.columns)
+        frame = _usage_relation(book, frame, usage if isinstance(usage, str) else "<dataframe>", token_types)
+    elif token_types is None:
+        raise PricingError("a usage relation of ratecard's own needs its token types",
+                           "pass token_types=, or the usage columns (input_tokens, ...)")
+    query = compile_query(book, rater.currency, token_types, offset_seconds(assume_tz), "region_names", "odd_timestamps")
+    frame.createOrReplaceTempView("usage")
+    _lookups(spark, rater, query)
+    # each stage is read more than once: checkpointed, so that no later query computes it again
+    rated = spark.sql(to_dialect(query.rated, "spark", pretty=False)).localCheckpoint()
+    rated.createOrReplaceTempView("rated")
+    lines = spark.sql(to_dialect(query.lines, "spark", pretty=False)).localCheckpoint()
+    rejects = spark.sql(to_dialect(query.rejects, "spark", pretty=False))
+    return SparkRating(lines, rejects, rated, query)
+
+
+def bill(book: PriceBook, usage: DataFrame | str, spark: SparkSession | None = None, currency: str | None = None,
+         assume_tz: tzinfo | None = None, on_reject=None, strict: bool = False,
+         token_types: tuple[str, ...] | None = None) -> Bill:
+    """The `Bill` of Spark usage, as `billing.bill` gives it: lines read back from Spark an account at a time."""
+    spark = spark or SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
+    settings = exact_session(spark)
+    settings.__enter__()
+    try:
+        rating = rate(book, usage, spark, currency, assume_tz, token_types)
+        return _bill(book, spark, rating, Rater(book, currency, assume_tz), on_reject, strict, settings)
+    except BaseException:
+        settings.__exit__(None, None, None)
+        raise
+
+
+def bill_files(book: PriceBook, paths, spark: SparkSession | None = None, currency: str | None = None,
+               assume_tz: tzinfo | None = None, input_format: str | None = None, **options) -> Bill:
+    """Bill usage files on Spark: read by ratecard's reader (every line one record, as the other engines read
+    them), handed to Spark as Parquet, and billed there."""
+    import duckdb
+
+    from .sql.inputs import UsageTable
+    spark = spark or SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
+    workdir = tempfile.mkdtemp(prefix="ratecard-spark-")
+    try:
+        con = duckdb.connect()
+        table = UsageTable(con, Rater(book, currency, assume_tz))
+        table.add(read_usage(paths, input_format))
+        con.execute(f"COPY usage TO '{workdir}/usage.parquet' (FORMAT parquet)")
+        con.close()
+        frame = spark.read.parquet(f"{workdir}/usage.parquet").cache()
+        frame.count()
+        result = bill(book, frame, spark, currency, assume_tz, token_types=table.token_types, **options)
+        return attrs.evolve(result, lines=_Materialized(list(result.lines)))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+class _Materialized(list):
+    def close(self) -> None:
+        pass
+
+
+def _bill(book: PriceBook, spark: SparkSession, rating: SparkRating, rater: Rater, on_reject, strict: bool,
+          settings) -> Bill:
+    currency, query = rater.currency, rating.query
+    raw = ", ".join([*(f"u.`{name}`" for name in FIELDS), *(f"u.{c.column}" for c in query.columns)])
+    reject_rows = spark.sql(
+        f"SELECT r.file_index, r.source, r.line, r.record, r.code, r.pre_reason, {raw} FROM rated AS r "
+        "JOIN usage AS u ON u.file_index = r.file_index AND u.line = r.line "
+        "WHERE r.code IS NOT NULL ORDER BY r.file_index, r.line").toLocalIterator()
+    kept: list[Reject] = []
+    rejected = 0
+    for reject in finish_rejects((tuple(row) for row in reject_rows), rater, query):
+        rejected += 1
+        if strict:
+            raise RecordRejected(reject)
+        (on_reject or kept.append)(reject)
+    read = spark.table("usage").count()
+    lines = rating.lines
+    lines.createOrReplaceTempView("bill_lines")
+    accounts = accounts_of(book, currency, (tuple(row) for row in spark.sql(
+        "SELECT account, sum(CASE WHEN kind = 'usage' THEN amount END), "
+        "sum(CASE WHEN kind <> 'usage' THEN amount END) FROM bill_lines GROUP BY account ORDER BY account"
+    ).collect()))
+    ledger = ledger_of(book, (tuple(row) for row in spark.sql(FIRST_USE_SQL).collect()),
+                       (tuple(row) for row in spark.sql(CONSUMED_SQL).collect()))
+    count = lines.count()
+
+    def rows():
+        ordered = spark.sql(f"SELECT {LINE_SELECT} FROM bill_lines ORDER BY {LINE_ORDER}")
+        return (tuple(row) for row in ordered.toLocalIterator())
+
+    def close() -> None:
+        rating.lines.unpersist()
+        rating.rated.unpersist()
+        settings.__exit__(None, None, None)
+    result_lines = SqlLines(rows, count, book, query, currency, close)
+    return Bill(book.name, currency, result_lines, {currency: bill_totals(book, currency, accounts)}, accounts, read,
+                read - rejected, rejected, tuple(kept), ledger)
+
+
+def _usage_relation(book: PriceBook, frame: DataFrame, name: str, token_types: tuple[str, ...]) -> DataFrame:
+    """A DataFrame of usage columns as the relation `usage` the query reads: every field as text."""
+    check_header(list(frame.columns), book.token_types, name)
+    kinds = {field.name: field.dataType for field in frame.schema.fields}
+    text = {column: _as_text(column, kind) for column, kind in kinds.items()
+            if column not in ("source", "line")}
+    columns = [
+        F.lit(0).alias("file_index"),
+        (F.col("source") if "source" in kinds else F.lit(name)).cast("string").alias("source"),
+        (F.col("line") if "line" in kinds else F.monotonically_increasing_id() + 1).cast("bigint").alias("line"),
+        F.concat_ws(",", *(F.coalesce(value, F.lit("")) for value in text.values())).alias("record"),
+        F.lit(None).cast("string").alias("pre_code"), F.lit(None).cast("string").alias("pre_reason"),
+        *(text.get(field, F.lit(None).cast("string")).alias(field) for field in FIELDS),
+        *(text.get(f"{token_type}_tokens", F.lit(None).cast("string")).alias(f"tok_{i}")
+          for i, token_type in enumerate(token_types)),
+    ]
+    return frame.select(*columns)
+
+
+def _as_text(column: str, kind) -> F.Column:
+    value = F.col(f"`{column}`")
+    if isinstance(kind, T.TimestampType):
+        return F.date_format(value, "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'")
+    if isinstance(kind, T.TimestampNTZType):
+        return F.date_format(value, "yyyy-MM-dd'T'HH:mm:ss.SSSSSS")
+    return value.cast("string")
+
+
+def _token_types_of(book: PriceBook, names) -> tuple[str, ...]:
+    types = list(default_token_types(book))
+    types += [t for _, t in token_fields(names) if t not in types]
+    return tuple(types)
+
+
+def _lookups(spark: SparkSession, rater: Rater, query: RatingQuery) -> None:
+    names, ids = [], []
+    for row in spark.sql(to_dialect(query.region_texts_sql, "spark", pretty=False)).collect():
+        try:
+            ids.append(resolve_region(rater.book, row[0]))
+        except PricingError:
+            continue
+        names.append(row[0])
+    schema = T.StructType([T.StructField("text", T.StringType()), T.StructField("region_id", T.StringType())])
+    spark.createDataFrame(list(zip(names, ids)), schema).createOrReplaceTempView("region_names")
+    odd = []
+    for row in spark.sql(to_dialect(query.odd_timestamps_sql, "spark", pretty=False)).collect():
+        try:
+            odd.append((row[0], rater.instant_of_text(row[0]), None))
+        except RecordError as error:
+            odd.append((row[0], None, error.code))
+    schema = T.StructType([T.StructField("text", T.StringType()), T.StructField("instant", T.LongType()),
+                           T.StructField("code", T.StringType())])
+    spark.createDataFrame(odd, schema).createOrReplaceTempView("odd_timestamps")
