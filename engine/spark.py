@@ -97,7 +97,7 @@ def rate(book: PriceBook, usage: DataFrame | str, spark: SparkSession | None = N
         raise PricingError("a usage relation of ratecard's own needs its token types",
                            "pass token_types=, or the usage columns (input_tokens, ...)")
     query = compile_query(book, rater.currency, token_types, offset_seconds(assume_tz), "region_names", "odd_timestamps")
-    frame.createOrReplaceTempView("usage")
+    frame.createOrReplaceTempView("ratecard_usage")
     _lookups(spark, rater, query)
     # each stage is read more than once: checkpointed, so that no later query computes it again
     rated = spark.sql(to_dialect(query.rated, "spark", pretty=False)).localCheckpoint()
@@ -135,7 +135,7 @@ def bill_files(book: PriceBook, paths, spark: SparkSession | None = None, curren
         con = duckdb.connect()
         table = UsageTable(con, Rater(book, currency, assume_tz))
         table.add(read_usage(paths, input_format))
-        con.execute(f"COPY usage TO '{workdir}/usage.parquet' (FORMAT parquet)")
+        con.execute(f"COPY ratecard_usage TO '{workdir}/usage.parquet' (FORMAT parquet)")
         con.close()
         frame = spark.read.parquet(f"{workdir}/usage.parquet").cache()
         frame.count()
@@ -156,7 +156,7 @@ def _bill(book: PriceBook, spark: SparkSession, rating: SparkRating, rater: Rate
     raw = ", ".join([*(f"u.`{name}`" for name in FIELDS), *(f"u.{c.column}" for c in query.columns)])
     reject_rows = spark.sql(
         f"SELECT r.file_index, r.source, r.line, r.record, r.code, r.pre_reason, {raw} FROM rated AS r "
-        "JOIN usage AS u ON u.file_index = r.file_index AND u.line = r.line "
+        "JOIN ratecard_usage AS u ON u.file_index = r.file_index AND u.line = r.line "
         "WHERE r.code IS NOT NULL ORDER BY r.file_index, r.line").toLocalIterator()
     kept: list[Reject] = []
     rejected = 0
@@ -165,7 +165,7 @@ def _bill(book: PriceBook, spark: SparkSession, rating: SparkRating, rater: Rate
         if strict:
             raise RecordRejected(reject)
         (on_reject or kept.append)(reject)
-    read = spark.table("usage").count()
+    read = spark.table("ratecard_usage").count()
     lines = rating.lines
     lines.createOrReplaceTempView("bill_lines")
     accounts = accounts_of(book, currency, (tuple(row) for row in spark.sql(
@@ -190,7 +190,7 @@ def _bill(book: PriceBook, spark: SparkSession, rating: SparkRating, rater: Rate
 
 
 def _usage_relation(book: PriceBook, frame: DataFrame, name: str, token_types: tuple[str, ...]) -> DataFrame:
-    """A DataFrame of usage columns as the relation `usage` the query reads: every field as text."""
+    """A DataFrame of usage columns as the relation `ratecard_usage` the query reads: every field as text."""
     check_header(list(frame.columns), book.token_types, name)
     kinds = {field.name: field.dataType for field in frame.schema.fields}
     text = {column: _as_text(column, kind) for column, kind in kinds.items()

@@ -9,8 +9,8 @@ import either one (from a test module or from conftest.py)::
     def test_something(spark):
         assert spark.sql("SELECT 1 AS x").collect()[0].x == 1
 
-When PySpark is not installed or no Java runtime can be found, the fixture skips the
-test with the reason, except under CI (``CI`` set), where it fails: CI installs both.
+When no Java runtime can be found, the fixture fails the test saying what to install
+(``.ci/run`` installs it): Spark tests never skip.
 ``spark_session()`` itself raises.
 
 The session is local, bound to 127.0.0.1, has no UI and no Hive, and is set up for
@@ -156,10 +156,9 @@ def _java_problem() -> str | None:
 
 @pytest.fixture(scope="session")
 def spark():
-    """The test run's SparkSession (see spark_session); skips if Spark cannot run here."""
+    """The test run's SparkSession (see spark_session). Spark tests never skip: without Java they fail, saying
+    what to install (`.ci/run` installs it)."""
     problem = _java_problem()
     if problem:
-        if os.environ.get("CI"):
-            pytest.fail(problem, pytrace=False)
-        pytest.skip(problem)
+        pytest.fail(problem, pytrace=False)
     return spark_session()

@@ -27,6 +27,8 @@ from ..quote import Quote, require_currency
 from ..records import UsageFiles, parse_count, parse_requests, read_usage
 from ..tables import PriceBook
 from ..writers import FORMATS, write_bill
+
+DIALECTS = ("duckdb", "spark", "databricks", "starrocks", "postgres", "snowflake", "bigquery", "trino")
 from .crash import report_crash
 from .outputs import BillOutputs, UsageError, plan_outputs
 from .progress import progress_display
@@ -53,6 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UnicodeDecodeError as error:
         _fail(UsageError(f"a usage file is not UTF-8 text ({error.reason})", "save it as UTF-8"))
         return EXIT_USAGE
+    except BrokenPipeError:  # `ratecard sql ... | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
+        return 141
     except OSError as error:  # reading: writing fails as a WriteError, which names the user's path
         where = error.filename2 or error.filename
         _fail(UsageError(f"{error.strerror or error}: {where}" if where else str(error.strerror or error)))
@@ -118,7 +123,44 @@ def _parser() -> argparse.ArgumentParser:
     bill.add_argument("--assume-tz", metavar="TZ", type=_zone,
                       help="zone for timestamps without an offset, e.g. UTC+8 (default: reject them)")
     bill.set_defaults(run=_bill)
+
+    sql = commands.add_parser("sql", help="print the rating query of a book for a warehouse",
+                              description="Print the book's rating query: the bill lines (or, with --rejects, the "
+                                          "records it cannot bill) of a table of usage records, with the book's "
+                                          "rates inline. Needs the sql extra (sqlglot).")
+    sql.add_argument("book", metavar="BOOK", help="a .rules file or the name of a shipped book")
+    sql.add_argument("--dialect", default="duckdb", metavar="NAME",
+                     help="the SQL dialect: " + ", ".join(DIALECTS) + ", or any other sqlglot writes "
+                          "(default duckdb)")
+    sql.add_argument("--table", default="usage", help="the table (or view) of usage records (default usage)")
+    sql.add_argument("--currency", help="currency of the bill (default: the book's first)")
+    sql.add_argument("--token-types", metavar="TYPE,...",
+                     help="the <type>_tokens columns of the table (default: input, output and the book's others)")
+    sql.add_argument("--assume-tz", metavar="TZ", type=_zone,
+                     help="zone of timestamps without an offset, e.g. UTC+8 (default: reject them)")
+    sql.add_argument("--rejects", action="store_true", help="the query of the records that cannot be billed")
+    sql.add_argument("--view", metavar="NAME", help="wrap the query in CREATE VIEW NAME AS ...")
+    sql.set_defaults(run=_sql)
     return parser
+
+
+def _sql(args: argparse.Namespace) -> int:
+    if importlib.util.find_spec("sqlglot") is None:
+        raise UsageError("ratecard sql needs sqlglot", "install the sql extra: pip install 'ratecard[sql]'")
+    from ..sql import compile_query, to_dialect
+    from ..sql.query import offset_seconds
+    book = load(args.book)
+    _check_currency(book, args.currency)
+    types = None if not args.token_types else tuple(t.strip() for t in args.token_types.split(",") if t.strip())
+    query = compile_query(book, args.currency or book.currency, types, offset_seconds(args.assume_tz))
+    text = query.script(rejects=args.rejects, table=args.table)
+    if args.view:
+        text = f"CREATE VIEW {args.view} AS\n{text}"
+    try:
+        print(to_dialect(text, args.dialect) + ";")
+    except ValueError as error:  # sqlglot: an unknown dialect
+        raise UsageError(str(error).splitlines()[0], "dialects: " + ", ".join(DIALECTS)) from None
+    return EXIT_OK
 
 
 def _moment(text: str) -> str:

@@ -41,11 +41,10 @@ from ..moments import from_instant
 from ..rating import Rater, TokenColumns
 from ..records import DuplicateRequest, Reject
 from ..tables import NO_PRICES, PriceBook
-from .query import RatingQuery
+from .query import LINE_ORDER, RatingQuery  # noqa: F401  (LINE_ORDER: the engines order by it)
 
 #: The columns a line row has, in this order.
 LINE_SELECT = "account, cycle, offer_id, tier_id, token_type, kind, quantity, amount"
-LINE_ORDER = "account, cycle, tier_rank, position, kind_order"
 _CHUNK = 8192
 
 

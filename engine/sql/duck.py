@@ -103,7 +103,7 @@ class _Run:
             if strict:
                 raise RecordRejected(reject)
             (on_reject or kept.append)(reject)
-        (read,) = con.execute("SELECT count(*) FROM usage").fetchone()
+        (read,) = con.execute("SELECT count(*) FROM ratecard_usage").fetchone()
         con.execute(f"CREATE TABLE bill_lines AS {query.lines}")
         accounts = accounts_of(book, currency, con.execute(
             "SELECT account, sum(CASE WHEN kind = 'usage' THEN amount END), "
@@ -151,5 +151,5 @@ class _Run:
     def _rejects_sql(query) -> str:
         raw = ", ".join([*(f'u."{name}"' for name in FIELDS), *(f"u.{c.column}" for c in query.columns)])
         return (f"SELECT r.file_index, r.source, r.line, r.record, r.code, r.pre_reason, {raw} FROM rated AS r "
-                "JOIN usage AS u ON u.file_index = r.file_index AND u.line = r.line "
+                "JOIN ratecard_usage AS u ON u.file_index = r.file_index AND u.line = r.line "
                 "WHERE r.code IS NOT NULL ORDER BY r.file_index, r.line")

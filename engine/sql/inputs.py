@@ -1,7 +1,7 @@
-"""Usage files to the `usage` relation the rating query reads.
+"""Usage files to the `ratecard_usage` relation the rating query reads.
 
 Takes usage inputs (`records.UsageFiles`: CSV, JSON Lines, Parquet) and a
-DuckDB connection, and fills the table `usage`: one row per record, its
+DuckDB connection, and fills the table `ratecard_usage`: one row per record, its
 fields as text, with the source, line number and text a reject shows, and
 the reader's own reject (`pre_code`, `pre_reason`) for a line that is no
 record at all. Every line is read as the Python engine reads it:
@@ -54,7 +54,7 @@ _BATCH = 65_536  # JSON Lines records per batch
 
 
 class UsageTable:
-    """The `usage` table of one bill: created empty, then filled input by input; a token column per type."""
+    """The `ratecard_usage` table of one bill: created empty, then filled input by input; a token column per type."""
 
     def __init__(self, con, rater: Rater) -> None:
         self.con = con
@@ -62,7 +62,7 @@ class UsageTable:
         self.book = rater.book
         self.columns: dict[str, str] = {}  # token type -> its column, tok_0, tok_1, ...
         fields = ", ".join(f'"{name}" VARCHAR' for name in FIELDS)
-        con.execute("CREATE TABLE usage (file_index INTEGER, source VARCHAR, line BIGINT, record VARCHAR, "
+        con.execute("CREATE TABLE ratecard_usage (file_index INTEGER, source VARCHAR, line BIGINT, record VARCHAR, "
                     f"pre_code VARCHAR, pre_reason VARCHAR, {fields})")
         for token_type in ("input", "output", *sorted(self.book.token_types - {"input", "output"})):
             self.column(token_type)
@@ -75,7 +75,7 @@ class UsageTable:
         name = self.columns.get(token_type)
         if name is None:
             name = self.columns[token_type] = f"tok_{len(self.columns)}"
-            self.con.execute(f"ALTER TABLE usage ADD COLUMN {name} VARCHAR")
+            self.con.execute(f"ALTER TABLE ratecard_usage ADD COLUMN {name} VARCHAR")
         return name
 
     def add(self, files: UsageFiles) -> None:
@@ -109,7 +109,7 @@ class UsageTable:
         values = ", ".join([*fields.values(), *tokens.values()])
         text = "r.text"
         self.con.execute(f"""
-INSERT INTO usage (file_index, source, line, record, pre_code, pre_reason, {names})
+INSERT INTO ratecard_usage (file_index, source, line, record, pre_code, pre_reason, {names})
 SELECT {index}, {literal(usage.source)}, line,
   CASE WHEN text IS NULL THEN '' WHEN length(text) <= {SHOWN} THEN text ELSE substr(text, 1, {SHOWN}) || '...' END,
   CASE WHEN text IS NULL THEN '{UnreadableLine.code}' WHEN quoted_reason IS NOT NULL OR len(f) <> {width}
@@ -210,7 +210,7 @@ WHERE NOT coalesce(blank, text IS NOT NULL AND trim(text, {ws()}) = '')""")
             data[column] = pa.array(values, pa.string())
             names[column] = column
         self.con.register("json_rows", pa.table(data))
-        self.con.execute(f"INSERT INTO usage (file_index, source, {', '.join(names.values())}) "
+        self.con.execute(f"INSERT INTO ratecard_usage (file_index, source, {', '.join(names.values())}) "
                          f"SELECT {index}, {literal(usage.source)}, {', '.join(names.values())} FROM json_rows")
         self.con.unregister("json_rows")
 
@@ -233,7 +233,7 @@ WHERE NOT coalesce(blank, text IS NOT NULL AND trim(text, {ws()}) = '')""")
         record = "concat_ws(',', " + ", ".join(f"coalesce({v}, '')" for v in as_text.values()) + ")"
         names = ", ".join([*(f'"{n}"' for n in fields), *tokens])
         self.con.execute(f"""
-INSERT INTO usage (file_index, source, line, record, {names})
+INSERT INTO ratecard_usage (file_index, source, line, record, {names})
 SELECT {index}, {literal(usage.source)}, file_row_number + 1,
   CASE WHEN length({record}) <= {SHOWN} THEN {record} ELSE substr({record}, 1, {SHOWN}) || '...' END,
   {', '.join([*fields.values(), *tokens.values()])}

@@ -5,7 +5,7 @@ columns, and the zone for timestamps without an offset) and gives a
 `RatingQuery`: SQL text in DuckDB's dialect, in three stages that other
 engines run as they are or through `sqlglot` (`dialects.py`):
 
-- `rated`: one row per usage record, read from a relation `usage` whose
+- `rated`: one row per usage record, read from a relation `ratecard_usage` whose
   fields are text (the documented usage schema), validated and placed as
   `rating.Rater` does it, in the same order of checks: the code of the first
   fault (`E201`, `E204`, `E101`, ...) or its cycle, offer, tier and tokens;
@@ -60,6 +60,24 @@ _DAY_US = 86_400 * _US
 #: The timestamp shapes the SQL parses itself; others go to `odd_timestamps`.
 TIMESTAMP_SHAPE = ("^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,6})?"
                    "(Z|[+-][0-9]{2}:[0-9]{2})?$")
+#: What each code of a record the SQL rejects means, for the printed query's rejects (the engines give the
+#: Python engine's own reason for each record instead).
+REASONS = {
+    "E201": "a required field (timestamp, account, region, model) is empty",
+    "E202": "the timestamp is not ISO 8601 (YYYY-MM-DDTHH:MM:SS[.ffffff][Z|+HH:MM]) or is out of range",
+    "E203": "the timestamp has no UTC offset",
+    "E204": "a token count or requests is not a whole number in range",
+    "E101": "unknown region",
+    "E102": "unknown model",
+    "E103": "the model is not offered in the region",
+    "E104": "the request is beyond the highest tier",
+    "E105": "no price in the bill's currency for a token type of the record",
+    "E107": "the model does not price a token type of the record",
+    "E108": "no rates in force at the timestamp",
+    "E207": "the request_id was billed already",
+}
+#: The order of a bill's lines (`billing.py`'s): by account, cycle, region, model and tier, token type, kind.
+LINE_ORDER = "account, cycle, tier_rank, position, kind_order"
 #: Kinds of line, in the order a bill lists them for one token type.
 KINDS = ("usage", "quota", "trial")
 
@@ -84,7 +102,7 @@ class RatingQuery:
     """The SQL of one book, currency and usage shape, and what its ids stand for.
 
     `rated`, `lines` and `rejects` are standalone queries (over the relations
-    `usage` and `rated`), for an engine that materializes `rated` once;
+    `ratecard_usage` and `rated`), for an engine that materializes `rated` once;
     `script()` is the same as one text for a warehouse.
     """
 
@@ -113,12 +131,33 @@ class RatingQuery:
     def rejects(self) -> str:
         return self.rejects_select
 
-    def script(self, rejects: bool = False) -> str:
-        """One query over the relation `usage`: the bill lines (or, with `rejects`, the rejected records)."""
-        head = f"WITH {self.book_tables},\n{self.rated_ctes},\nrated AS (\n{self.rated_select})"
+    def script(self, rejects: bool = False, table: str | None = None) -> str:
+        """One query: the bill lines (or, with `rejects`, the rejected records with their codes).
+
+        It reads `table`, a table or view with the documented usage columns
+        (`timestamp`, `account`, `region`, `model`, `input_tokens`, ...), or
+        without it the relation `ratecard_usage` that ratecard's readers make.
+        """
+        usage = "" if table is None else self.usage_view(table) + ",\n"
+        head = f"WITH {usage}{self.book_tables},\n{self.rated_ctes},\nrated AS (\n{self.rated_select})"
         if rejects:
             return f"{head}\n{self.rejects_select}"
-        return f"{head},\n{self.lines_ctes}\n{self.lines_select}"
+        return f"{head},\n{self.lines_ctes}\n{self.lines_select}\nORDER BY {LINE_ORDER}"
+
+    def usage_view(self, table: str) -> str:
+        """`ratecard_usage` over a warehouse table of usage columns: every field as text. Records are numbered
+        by timestamp and request_id (a table has no order of lines), so of a repeated request_id the earliest
+        is billed."""
+        fields = ", ".join(f'CAST("{name}" AS VARCHAR) AS "{name}"' for name in self.usage_fields)
+        tokens = ", ".join(f'CAST("{c.token_type}_tokens" AS VARCHAR) AS {c.column}' for c in self.columns)
+        shown = " || ',' || ".join(f"coalesce(CAST(\"{n}\" AS VARCHAR), '')" for n in
+                                  [*self.usage_fields, *(f"{c.token_type}_tokens" for c in self.columns)])
+        return (f"ratecard_usage AS (SELECT 0 AS file_index, {literal(table)} AS source, "
+                f'row_number() OVER (ORDER BY CAST("timestamp" AS VARCHAR), CAST(request_id AS VARCHAR)) AS line, '
+                f"{shown} AS record, CAST(NULL AS VARCHAR) AS pre_code, CAST(NULL AS VARCHAR) AS pre_reason, "
+                f"{fields}, {tokens} FROM {table})")
+
+    usage_fields = ("timestamp", "account", "region", "model", "requests", "request_id")
 
 
 def ws() -> str:
@@ -305,7 +344,7 @@ class _Builder:
     {_trim('"timestamp"')} AS ts, requests AS raw_requests, {_trim('requests')} AS s_requests,
     coalesce({_trim('request_id')}, '') AS request_id,
     {tokens}
-  FROM usage)"""
+  FROM ratecard_usage)"""
 
     def _odd_texts(self) -> str:
         return (f"WITH {self._fields()},\n{self._timestamp_parts()}\n"
@@ -479,7 +518,7 @@ bill_lines AS (
   JOIN offers AS o ON o.offer_id = u.offer_id
   WHERE (u.kind = 'usage' AND u.present > 0) OR (u.kind <> 'usage' AND u.quantity > 0))"""
         return ctes, f"""SELECT account, cycle, offer_id, tier_id, region, model, token_type, kind, quantity, unit_price, amount,
-  {self._line_rank()} AS tier_rank, position, kind_order
+  {self._line_rank()} AS tier_rank, position, kind_order, {self._tier_label()} AS tier
 FROM bill_lines"""
 
     def _line_rank(self) -> str:
@@ -489,6 +528,10 @@ FROM bill_lines"""
         cases = " ".join(f"WHEN offer_id = {oid} AND tier_id = {tid} THEN {rank}"
                          for rank, (*_, oid, tid) in enumerate(ranked))
         return f"(CASE {cases} ELSE 0 END)" if cases else "0"
+
+    def _tier_label(self) -> str:
+        cases = " ".join(f"WHEN {i} THEN {literal(t.label)}" for i, t in enumerate(self.tiers))
+        return f"(CASE tier_id {cases} END)" if cases else "''"
 
     def _quota(self) -> tuple[str, str]:
         quota = self.book.quota
@@ -564,7 +607,9 @@ quota_groups AS (SELECT {groups}, {sums} FROM taken GROUP BY {groups})"""
     # -- stage 3: rejects ----------------------------------------------------------------------
 
     def _rejects(self) -> str:
-        return "SELECT file_index, source, line, record, code, pre_reason FROM rated WHERE code IS NOT NULL"
+        reasons = " ".join(f"WHEN {literal(code)} THEN {literal(text)}" for code, text in REASONS.items())
+        return ("SELECT file_index, source, line, record, code, coalesce(pre_reason, CASE code "
+                f"{reasons} END) AS reason FROM rated WHERE code IS NOT NULL")
 
 
 def _category(tier: Tier, prices, token_type: str) -> str:
