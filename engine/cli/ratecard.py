@@ -130,8 +130,8 @@ def _parser() -> argparse.ArgumentParser:
                                           "rates inline. Needs the sql extra (sqlglot).")
     sql.add_argument("book", metavar="BOOK", help="a .rules file or the name of a shipped book")
     sql.add_argument("--dialect", default="duckdb", metavar="NAME",
-                     help="the SQL dialect: " + ", ".join(DIALECTS) + ", or any other sqlglot writes "
-                          "(default duckdb)")
+                     help="the SQL dialect: duckdb (default), spark, databricks, starrocks, postgres, snowflake, "
+                          "bigquery, clickhouse, or any other sqlglot writes exactly")
     sql.add_argument("--table", default="usage", help="the table (or view) of usage records (default usage)")
     sql.add_argument("--currency", help="currency of the bill (default: the book's first)")
     sql.add_argument("--token-types", metavar="TYPE,...",
@@ -148,6 +148,7 @@ def _sql(args: argparse.Namespace) -> int:
     if importlib.util.find_spec("sqlglot") is None:
         raise UsageError("ratecard sql needs sqlglot", "install the sql extra: pip install 'ratecard[sql]'")
     from ..sql import compile_query, to_dialect
+    from ..sql.dialects import DIALECTS
     from ..sql.query import offset_seconds
     book = load(args.book)
     _check_currency(book, args.currency)
