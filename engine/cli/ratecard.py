@@ -245,6 +245,10 @@ def _bill(args: argparse.Namespace) -> int:
                                on_reject=outputs.add_reject, strict=args.strict, on_progress=progress.on_bill)
 
         def write(handle: TextIO) -> None:
+            engine_csv = getattr(result.lines, "write_csv", None) if args.format == "csv" else None
+            if engine_csv is not None:  # DuckDB writes the same text itself, at its own speed
+                engine_csv(handle)
+                return
             with progress.writing(handle, result, book, args.format) as watched:
                 write_bill(result, book, args.format, watched)
         try:

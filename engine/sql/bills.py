@@ -22,7 +22,7 @@ from __future__ import annotations
 import itertools
 from datetime import datetime
 from decimal import Decimal
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence, TextIO
 
 from ..billing import (
     AccountQuota,
@@ -58,8 +58,10 @@ class SqlLines(Sequence[BillLine]):
     """A bill's lines, read from a SQL engine each time they are iterated, one account at a time."""
 
     def __init__(self, rows: Callable[[], Iterable[tuple]], count: int, book: PriceBook, query: RatingQuery,
-                 currency: str, close: Callable[[], None] = lambda: None) -> None:
+                 currency: str, close: Callable[[], None] = lambda: None,
+                 write_csv: Callable[[TextIO], None] | None = None) -> None:
         self._rows = rows
+        self.write_csv = write_csv  # an engine's own writer of `writers.csv_chunks`' text, when it has one
         self._count = count
         self._book = book
         self._query = query

@@ -16,7 +16,7 @@ import shutil
 import tempfile
 import weakref
 from datetime import tzinfo
-from typing import Callable, Iterable
+from typing import Callable, Iterable, TextIO
 
 import duckdb
 import pyarrow as pa
@@ -37,6 +37,7 @@ from .bills import (
     finish_rejects,
     ledger_of,
 )
+from . import csvout
 from .inputs import FIELDS, UsageTable
 from .query import compile_query, offset_seconds
 
@@ -116,7 +117,9 @@ class _Run:
             cursor = self.con.cursor()
             return chunked(cursor.execute(
                 f"SELECT {LINE_SELECT} FROM bill_lines ORDER BY {LINE_ORDER}").fetchmany)
-        lines = SqlLines(rows, count, book, query, currency, self.closer)
+        def write_csv(handle: TextIO) -> None:
+            csvout.write_csv(self.con, book, query, currency, handle, self.closer.workdir)
+        lines = SqlLines(rows, count, book, query, currency, self.closer, write_csv)
         result = Bill(book.name, currency, lines, {currency: bill_totals(book, currency, accounts)}, accounts,
                       read, read - rejected, rejected, tuple(kept), ledger)
         weakref.finalize(lines, self.closer)
