@@ -29,7 +29,7 @@ from ..billing import BillLine, line_context
 from ..rating import CYCLE_SECONDS
 from ..tables import NO_PRICES, PriceBook
 from ..writers import LINE_COLUMNS, line_fields
-from .query import KINDS, LINE_ORDER, RatingQuery, literal
+from .query import LINE_ORDER, RatingQuery, literal
 
 _BEFORE = LINE_COLUMNS[LINE_COLUMNS.index("region"):LINE_COLUMNS.index("quantity")]
 _MIDDLE = LINE_COLUMNS[LINE_COLUMNS.index("unit_price"):LINE_COLUMNS.index("amount")]
@@ -88,13 +88,15 @@ def _lines_sql(book: PriceBook) -> str:
     zone_s = int(book.zone.utcoffset(None).total_seconds())
     zone = datetime.fromtimestamp(0, book.zone).isoformat()[19:]  # `+08:00`, as isoformat writes the offset
     cycle_seconds = CYCLE_SECONDS[book.cycle]
-    kinds = " ".join(f"WHEN {literal(kind)} THEN {i}" for i, kind in enumerate(KINDS))
 
     def moment(seconds: str) -> str:
         return f"strftime(make_timestamp(({seconds} + {zone_s}) * 1000000), '%Y-%m-%dT%H:%M:%S') || {literal(zone)}"
+    cycles = (f"cycles AS (SELECT cycle, {moment('cycle')} || ',' || {moment(f'cycle + {cycle_seconds}')} AS text "
+              "FROM (SELECT DISTINCT cycle FROM bill_lines) AS c)")
     rounded = _round("amount", places, quantum, book.round_mode)
     return f"""
-WITH lines AS (
+WITH {cycles},
+lines AS (
   SELECT *, kind = 'usage' AS listed,
     row_number() OVER (PARTITION BY account ORDER BY {LINE_ORDER.replace('account, ', '')}) AS n,
     {rounded} AS rounded
@@ -119,12 +121,13 @@ adjusted AS (
   SELECT *, rounded + {quantum} * CAST(sign(short) * (abs(short) // greatest(candidates, 1)
       + CASE WHEN place <= abs(short) % greatest(candidates, 1) THEN 1 ELSE 0 END) AS BIGINT) AS final
   FROM ranked)
-SELECT {moment('a.cycle')} || ',' || {moment(f'a.cycle + {cycle_seconds}')} || ',' ||
+SELECT c.text || ',' ||
     CASE WHEN regexp_matches(a.account, {literal(_NEEDS_QUOTES)}) THEN '"' || replace(a.account, '"', '""') || '"'
          ELSE a.account END || ',' || p.before || ',' || CAST(a.quantity AS VARCHAR) || ',' || p.middle || ',' ||
     {_plain('a.amount')} || ',' || CAST(CASE WHEN a.place IS NULL THEN a.rounded ELSE a.final END AS VARCHAR)
     || ',' || p.after AS text
 FROM adjusted AS a
+JOIN cycles AS c ON c.cycle = a.cycle
 JOIN line_pieces AS p ON p.offer_id = a.offer_id AND p.tier_id = a.tier_id AND p.token_type = a.token_type
   AND p.kind = a.kind
 ORDER BY a.account, a.n"""

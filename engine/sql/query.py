@@ -470,14 +470,22 @@ stamped AS (
 {self._placed()},
 coded AS (
   SELECT p.*, {kept}, {code} AS code
-  FROM placed AS p LEFT JOIN tier_flags AS f ON f.tier_id = p.tier_id)"""
+  FROM placed AS p LEFT JOIN tier_flags AS f ON f.tier_id = p.tier_id),
+repeated AS (  -- request_ids billable more than once, and where each was first read: the one billed
+  SELECT request_id AS repeated_id, min(file_index) AS first_file,
+    min(CASE WHEN file_index = first_index THEN line END) AS first_read
+  FROM (SELECT request_id, file_index, line, min(file_index) OVER (PARTITION BY request_id) AS first_index
+        FROM coded WHERE code IS NULL AND request_id <> '' AND request_id IN (
+          SELECT request_id FROM coded WHERE code IS NULL AND request_id <> ''
+          GROUP BY request_id HAVING count(*) > 1)) AS r
+  GROUP BY request_id)"""
         return ctes, f"""SELECT file_index, source, line, record, pre_reason, account, instant, cycle, offer_id, region_id, offer_model AS model,
   tier_id, requests, request_id, {trial} AS in_trial,
   {', '.join(f'kept_{i}, cat_{i}, n_{i}, total_{i}' for i in range(n))},
-  CASE WHEN code IS NULL AND request_id <> ''
-       AND row_number() OVER (PARTITION BY code IS NULL, request_id ORDER BY file_index, line) > 1
-       THEN 'E207' ELSE code END AS code
-FROM coded"""
+  CASE WHEN code IS NULL AND request_id <> '' AND first_read IS NOT NULL
+       AND (file_index <> first_file OR line <> first_read) THEN 'E207' ELSE code END AS code
+FROM coded
+LEFT JOIN repeated ON repeated.repeated_id = coded.request_id"""
 
     # -- stage 2: lines ------------------------------------------------------------------------
 
