@@ -222,3 +222,19 @@ def test_every_rounding_mode_rounds_and_allocates_alike(tmp_path, mode):
     assert any(line.adjustment for line in expected.lines)  # the largest remainder method had work to do
     assert_same_bill(expected, actual)
     assert_same_csv(book, expected, actual)
+
+
+def test_an_amount_past_decimal_38_is_a_clear_error_not_a_wrong_bill(tmp_path):
+    """10**27 tokens in a record are allowed; at 1,000 a token the amount has 31 digits before the point, past
+    the 29 that DECIMAL(38, 9) leaves. The Python engine has no such limit."""
+    book = ratecard.loads('region r1 "R One"\nbook big "Big" {\n  currency USD\n  price per token\n'
+                          '  cycle hourly in UTC\n  round 2 half-up\n'
+                          '  model m { r1 { input 1000.000000001   output 1 } }\n}\n')
+    usage = tmp_path / "u.csv"
+    usage.write_text("timestamp,account,region,model,input_tokens,output_tokens,requests\n"
+                     "2026-05-01T10:15:00Z,a,r1,m,999999999999999,0,1000000000000\n")
+    # (10**27 - 10**12) * 1000.000000001 = 10**30 + 10**18 - 10**15 - 10**3
+    assert book.bill(read_usage([usage])).totals["USD"].list == Decimal("1000000000000998999999999999000")
+    with pytest.raises(ratecard.RatecardError) as raised:
+        sql_bill(book, [usage])
+    assert raised.value.code == "E400" and "DECIMAL(38)" in raised.value.message

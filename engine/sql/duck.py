@@ -39,7 +39,7 @@ from .bills import (
 )
 from . import csvout
 from .inputs import FIELDS, UsageTable
-from .query import compile_query, offset_seconds
+from .query import SqlUnsupported, compile_query, offset_seconds
 
 MEMORY_LIMIT = os.environ.get("RATECARD_DUCKDB_MEMORY", "1GB")
 
@@ -58,6 +58,11 @@ def bill(book: PriceBook, files: UsageFiles, currency: str | None = None, assume
     closer = _Closer(con, workdir)
     try:
         return _Run(book, rater, con, closer).bill(files, assume_tz, on_reject, strict)
+    except duckdb.OutOfRangeException as error:  # a sum of tokens or money past DECIMAL(38)'s digits
+        closer()
+        raise SqlUnsupported(f"a quantity or an amount of this bill does not fit DuckDB's DECIMAL(38): "
+                             f"{str(error).splitlines()[0]}", "bill it with --engine python, which has no such "
+                             "limit, or bill fewer records at a time") from None
     except BaseException:
         closer()
         raise
