@@ -20,32 +20,23 @@ from __future__ import annotations
 import contextlib
 import shutil
 import tempfile
+from collections.abc import Iterator
 from datetime import tzinfo
-from typing import Iterator
 
 import attrs
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from .billing import Bill, RecordRejected, bill_totals
-from .errors import PricingError, RecordError
+from .billing import Bill
+from .errors import PricingError
 from .rating import Rater
-from .records import Reject, check_header, read_usage, token_fields
-from .sql.bills import (
-    CONSUMED_SQL,
-    FIRST_USE_SQL,
-    LINE_ORDER,
-    LINE_SELECT,
-    SqlLines,
-    accounts_of,
-    finish_rejects,
-    ledger_of,
-)
+from .records import check_header, read_usage, token_fields
+from .sql.bills import engine_bill, lookups
 from .sql.dialects import to_dialect
 from .sql.inputs import FIELDS
-from .sql.query import RatingQuery, compile_query, default_token_types, offset_seconds
-from .tables import PriceBook, resolve_region
+from .sql.query import RatingQuery, SqlUnsupported, compile_query, default_token_types, offset_seconds
+from .tables import PriceBook
 
 #: Session settings the query needs to be exact; put back when it is done.
 EXACT_SETTINGS = {
@@ -88,6 +79,11 @@ def rate(book: PriceBook, usage: DataFrame | str, spark: SparkSession | None = N
     timestamps. Optional columns `source` and `line` name where each record came from (else the table and
     the DataFrame's row order). Run it within `exact_session` (as `bill` does)."""
     spark = spark or SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
+    loose = {key: spark.conf.get(key, None) for key, value in EXACT_SETTINGS.items()
+             if (spark.conf.get(key, None) or "").lower() != value.lower()}
+    if loose:
+        raise SqlUnsupported(f"the Spark session is not set to bill exactly ({', '.join(sorted(loose))})",
+                             "rate inside `with ratecard.spark.exact_session(spark):`")
     rater = Rater(book, currency, assume_tz)
     frame = spark.table(usage) if isinstance(usage, str) else usage
     if "pre_code" not in frame.columns:
@@ -152,41 +148,18 @@ class _Materialized(list):
 
 def _bill(book: PriceBook, spark: SparkSession, rating: SparkRating, rater: Rater, on_reject, strict: bool,
           settings) -> Bill:
-    currency, query = rater.currency, rating.query
-    raw = ", ".join([*(f"u.`{name}`" for name in FIELDS), *(f"u.{c.column}" for c in query.columns)])
-    reject_rows = spark.sql(
-        f"SELECT r.file_index, r.source, r.line, r.record, r.code, r.pre_reason, {raw} FROM rated AS r "
-        "JOIN ratecard_usage AS u ON u.file_index = r.file_index AND u.line = r.line "
-        "WHERE r.code IS NOT NULL ORDER BY r.file_index, r.line").toLocalIterator()
-    kept: list[Reject] = []
-    rejected = 0
-    for reject in finish_rejects((tuple(row) for row in reject_rows), rater, query):
-        rejected += 1
-        if strict:
-            raise RecordRejected(reject)
-        (on_reject or kept.append)(reject)
-    read = spark.table("ratecard_usage").count()
-    lines = rating.lines
-    lines.createOrReplaceTempView("bill_lines")
-    accounts = accounts_of(book, currency, (tuple(row) for row in spark.sql(
-        "SELECT account, sum(CASE WHEN kind = 'usage' THEN amount END), "
-        "sum(CASE WHEN kind <> 'usage' THEN amount END) FROM bill_lines GROUP BY account ORDER BY account"
-    ).collect()))
-    ledger = ledger_of(book, (tuple(row) for row in spark.sql(FIRST_USE_SQL).collect()),
-                       (tuple(row) for row in spark.sql(CONSUMED_SQL).collect()))
-    count = lines.count()
-
-    def rows():
-        ordered = spark.sql(f"SELECT {LINE_SELECT} FROM bill_lines ORDER BY {LINE_ORDER}")
-        return (tuple(row) for row in ordered.toLocalIterator())
+    rating.lines.createOrReplaceTempView("bill_lines")
 
     def close() -> None:
         rating.lines.unpersist()
         rating.rated.unpersist()
         settings.__exit__(None, None, None)
-    result_lines = SqlLines(rows, count, book, query, currency, close)
-    return Bill(book.name, currency, result_lines, {currency: bill_totals(book, currency, accounts)}, accounts, read,
-                read - rejected, rejected, tuple(kept), ledger)
+    return engine_bill(book, rater, rating.query, lambda sql: _rows(spark, sql), on_reject, strict, close)
+
+
+def _rows(spark: SparkSession, sql: str) -> Iterator[tuple]:
+    """The rows of a query in DuckDB's dialect, run in Spark's."""
+    return (tuple(row) for row in spark.sql(to_dialect(sql, "spark", pretty=False)).toLocalIterator())
 
 
 def _usage_relation(book: PriceBook, frame: DataFrame, name: str, token_types: tuple[str, ...]) -> DataFrame:
@@ -224,21 +197,8 @@ def _token_types_of(book: PriceBook, names) -> tuple[str, ...]:
 
 
 def _lookups(spark: SparkSession, rater: Rater, query: RatingQuery) -> None:
-    names, ids = [], []
-    for row in spark.sql(to_dialect(query.region_texts_sql, "spark", pretty=False)).collect():
-        try:
-            ids.append(resolve_region(rater.book, row[0]))
-        except PricingError:
-            continue
-        names.append(row[0])
-    schema = T.StructType([T.StructField("text", T.StringType()), T.StructField("region_id", T.StringType())])
-    spark.createDataFrame(list(zip(names, ids)), schema).createOrReplaceTempView("region_names")
-    odd = []
-    for row in spark.sql(to_dialect(query.odd_timestamps_sql, "spark", pretty=False)).collect():
-        try:
-            odd.append((row[0], rater.instant_of_text(row[0]), None))
-        except RecordError as error:
-            odd.append((row[0], None, error.code))
-    schema = T.StructType([T.StructField("text", T.StringType()), T.StructField("instant", T.LongType()),
-                           T.StructField("code", T.StringType())])
-    spark.createDataFrame(odd, schema).createOrReplaceTempView("odd_timestamps")
+    names, odd = lookups(rater, query, lambda sql: _rows(spark, sql))
+    for name, columns, kinds in (("region_names", names, (T.StringType(), T.StringType())),
+                                 ("odd_timestamps", odd, (T.StringType(), T.LongType(), T.StringType()))):
+        schema = T.StructType([T.StructField(column, kind) for column, kind in zip(columns, kinds)])
+        spark.createDataFrame(list(zip(*columns.values())), schema).createOrReplaceTempView(name)

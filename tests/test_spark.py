@@ -61,7 +61,14 @@ def test_a_dataframe_of_typed_columns_bills_as_its_csv(spark, tmp_path):
     actual = ratecard_spark.bill(book, frame, spark)
     assert [line_tuple(line) for line in actual.lines] == [line_tuple(line) for line in expected.lines]
     assert dict(actual.accounts) == dict(expected.accounts) and actual.ledger == expected.ledger
-    rating = ratecard_spark.rate(book, frame, spark)
+    spark.conf.set("spark.sql.decimalOperations.allowPrecisionLoss", "true")
+    try:
+        with pytest.raises(ratecard.RatecardError, match="allowPrecisionLoss"):
+            ratecard_spark.rate(book, frame, spark)
+    finally:
+        spark.conf.set("spark.sql.decimalOperations.allowPrecisionLoss", "false")
+    with ratecard_spark.exact_session(spark):
+        rating = ratecard_spark.rate(book, frame, spark)
     assert {field.name: field.dataType.simpleString() for field in rating.lines.schema.fields}["amount"] \
         == f"decimal(38,{rating.query.scale})"
 

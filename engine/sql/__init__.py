@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from ..billing import Bill
     from ..tables import PriceBook
 
-__all__ = ["RatingQuery", "SqlUnsupported", "compile_query", "bill", "to_dialect"]
+__all__ = ["RatingQuery", "SqlUnsupported", "bill", "compile_query", "to_dialect"]
 
 
 def bill(book: PriceBook, paths, currency: str | None = None, input_format: str | None = None, **options) -> Bill:

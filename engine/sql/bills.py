@@ -20,18 +20,22 @@ gives for the same usage:
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Callable, Iterable, Iterator, Sequence, TextIO
+from typing import TextIO
 
 from ..billing import (
     AccountQuota,
+    Bill,
     BillLine,
     LineContext,
     QuotaLedger,
+    RecordRejected,
     Totals,
     account_totals,
     allocate,
+    bill_totals,
     duplicate_request,
     line_context,
     reject_of,
@@ -40,8 +44,8 @@ from ..errors import PricingError, RatecardError, RecordError
 from ..moments import from_instant
 from ..rating import Rater, TokenColumns
 from ..records import DuplicateRequest, Reject
-from ..tables import NO_PRICES, PriceBook
-from .query import LINE_ORDER, RatingQuery  # noqa: F401  (LINE_ORDER: the engines order by it)
+from ..tables import NO_PRICES, PriceBook, resolve_region
+from .query import LINE_ORDER, RatingQuery
 
 #: The columns a line row has, in this order.
 LINE_SELECT = "account, cycle, offer_id, tier_id, token_type, kind, quantity, amount"
@@ -116,6 +120,61 @@ def _cycle_start(cycle: int, book: PriceBook) -> datetime:
     return start
 
 
+def engine_bill(book: PriceBook, rater: Rater, query: RatingQuery, run: Callable[[str], Iterable[tuple]],
+                on_reject: Callable[[Reject], None] | None, strict: bool, close: Callable[[], None],
+                write_csv: Callable[[TextIO], None] | None = None) -> Bill:
+    """The `Bill` of a SQL engine that holds the relations `ratecard_usage`, `rated` and `bill_lines`;
+    `run(sql)` gives the rows of a query written in DuckDB's dialect (the engine writes it in its own)."""
+    currency = rater.currency
+    kept: list[Reject] = []
+    rejected = 0
+    for reject in finish_rejects(run(rejects_sql(query)), rater, query):
+        rejected += 1
+        if strict:
+            raise RecordRejected(reject)
+        (on_reject or kept.append)(reject)
+    ((read,),) = run("SELECT count(*) FROM ratecard_usage")
+    accounts = accounts_of(book, currency, run(ACCOUNTS_SQL))
+    ledger = ledger_of(book, run(FIRST_USE_SQL), run(CONSUMED_SQL))
+    ((count,),) = run("SELECT count(*) FROM bill_lines")
+    lines = SqlLines(lambda: run(f"SELECT {LINE_SELECT} FROM bill_lines ORDER BY {LINE_ORDER}"), count, book, query,
+                     currency, close, write_csv)
+    return Bill(book.name, currency, lines, {currency: bill_totals(book, currency, accounts)}, accounts, read,
+                read - rejected, rejected, tuple(kept), ledger)
+
+
+def rejects_sql(query: RatingQuery) -> str:
+    """The rejected records with their raw fields, in the order they were read."""
+    raw = ", ".join([*(f'u."{name}"' for name in query.usage_fields), *(f"u.{c.column}" for c in query.columns)])
+    return (f"SELECT r.file_index, r.source, r.line, r.record, r.code, r.pre_reason, {raw} FROM rated AS r "
+            "JOIN ratecard_usage AS u ON u.file_index = r.file_index AND u.line = r.line "
+            "WHERE r.code IS NOT NULL ORDER BY r.file_index, r.line")
+
+
+def lookups(rater: Rater, query: RatingQuery, run: Callable[[str], Iterable[tuple]]) -> tuple[dict, dict]:
+    """The columns of `region_names` (each distinct region text of the usage that names a region, and its ID)
+    and of `odd_timestamps` (each timestamp text the SQL leaves to Python: its instant, or its reject code),
+    resolved by the Python engine."""
+    names: dict[str, list] = {"text": [], "region_id": []}
+    for (text,) in run(query.region_texts_sql):
+        try:
+            region = resolve_region(rater.book, text)
+        except PricingError:
+            continue
+        names["text"].append(text)
+        names["region_id"].append(region)
+    odd: dict[str, list] = {"text": [], "instant": [], "code": []}
+    for (text,) in run(query.odd_timestamps_sql):
+        try:
+            instant, code = rater.instant_of_text(text), None
+        except RecordError as error:
+            instant, code = None, error.code
+        odd["text"].append(text)
+        odd["instant"].append(instant)
+        odd["code"].append(code)
+    return names, odd
+
+
 def chunked(fetchmany: Callable[[int], list]) -> Iterator[tuple]:
     """Rows from a cursor's `fetchmany`, a chunk at a time."""
     while rows := fetchmany(_CHUNK):
@@ -128,6 +187,8 @@ def accounts_of(book: PriceBook, currency: str, rows: Iterable[tuple]) -> dict[s
             for account, listed, credited in rows}
 
 
+ACCOUNTS_SQL = ("SELECT account, sum(CASE WHEN kind = 'usage' THEN amount END), "
+                "sum(CASE WHEN kind <> 'usage' THEN amount END) FROM bill_lines GROUP BY account ORDER BY account")
 #: The two queries `ledger_of` reads: each billed account's first use, and the free tokens it consumed.
 FIRST_USE_SQL = "SELECT account, min(instant) FROM rated WHERE code IS NULL GROUP BY account"
 CONSUMED_SQL = "SELECT account, sum(quantity) FROM bill_lines WHERE kind = 'quota' GROUP BY account"
@@ -147,11 +208,12 @@ def finish_rejects(rows: Iterable[tuple], rater: Rater, query: RatingQuery) -> I
     reader's reason, timestamp, account, region, model, requests, request_id, token values...)."""
     columns = TokenColumns.of(tuple(c.token_type for c in query.columns))
     for row in rows:
-        _, source, line, record, code, reason, timestamp, account, region, model, requests, request_id, *values = row
+        _, source, line, record, code, reason, *fields = row
+        request_id, values = fields[5], fields[6:]
         if reason is not None:  # the reader's own reject: a line that is no record, or one Python already refused
             yield Reject(source, line, record, code, reason)
             continue
-        error = _python_error(rater, columns, row[6:12], values)
+        error = _python_error(rater, columns, fields[:6], values)
         if code == DuplicateRequest.code and error is None:
             error = duplicate_request((request_id or "").strip())
         if error is None or error.code != code:

@@ -19,7 +19,7 @@ import csv
 import io
 import os
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP
 from typing import TextIO
 
@@ -65,7 +65,7 @@ _NEEDS_QUOTES = "[" + "".join(c for c in ',"\n\r' if _quoted_by_csv(c)).replace(
 def _pieces_table(con, book: PriceBook, query: RatingQuery, currency: str) -> None:
     """Per offer, tier, token type and kind: the CSV text of the columns that are the same on every such line."""
     context = line_context(book, currency)
-    start = datetime.fromtimestamp(0, timezone.utc)
+    start = datetime.fromtimestamp(0, UTC)
     keys = con.execute("SELECT DISTINCT offer_id, tier_id, token_type, kind FROM bill_lines").fetchall()
     columns = {name: [] for name in ("offer_id", "tier_id", "token_type", "kind", "before", "middle", "after")}
     for offer_id, tier_id, token_type, kind in keys:

@@ -15,30 +15,20 @@ import os
 import shutil
 import tempfile
 import weakref
+from collections.abc import Callable, Iterable
 from datetime import tzinfo
-from typing import Callable, Iterable, TextIO
+from typing import TextIO
 
 import duckdb
 import pyarrow as pa
 
-from ..billing import Bill, RecordRejected, bill_totals
-from ..errors import PricingError, RecordError
+from ..billing import Bill
 from ..rating import Rater
 from ..records import Reject, UsageFiles
-from ..tables import PriceBook, resolve_region
-from .bills import (
-    CONSUMED_SQL,
-    FIRST_USE_SQL,
-    LINE_ORDER,
-    LINE_SELECT,
-    SqlLines,
-    accounts_of,
-    chunked,
-    finish_rejects,
-    ledger_of,
-)
+from ..tables import PriceBook
 from . import csvout
-from .inputs import FIELDS, UsageTable
+from .bills import chunked, engine_bill, lookups
+from .inputs import UsageTable
 from .query import SqlUnsupported, compile_query, offset_seconds
 
 MEMORY_LIMIT = os.environ.get("RATECARD_DUCKDB_MEMORY", "1GB")
@@ -100,64 +90,23 @@ class _Run:
         usage.add(files)
         query = compile_query(book, currency, usage.token_types, offset_seconds(assume_tz), "region_names",
                               "odd_timestamps")
-        self._lookups(query)
+        for name, columns in zip(("region_names", "odd_timestamps"), lookups(self.rater, query, self.run)):
+            self._table(name, columns)
         con.execute(f"CREATE TABLE rated AS {query.rated}")
-        kept: list[Reject] = []
-        rejected = 0
-        for reject in finish_rejects(chunked(con.execute(self._rejects_sql(query)).fetchmany), self.rater, query):
-            rejected += 1
-            if strict:
-                raise RecordRejected(reject)
-            (on_reject or kept.append)(reject)
-        (read,) = con.execute("SELECT count(*) FROM ratecard_usage").fetchone()
         con.execute(f"CREATE TABLE bill_lines AS {query.lines}")
-        accounts = accounts_of(book, currency, con.execute(
-            "SELECT account, sum(CASE WHEN kind = 'usage' THEN amount END), "
-            "sum(CASE WHEN kind <> 'usage' THEN amount END) FROM bill_lines GROUP BY account ORDER BY account"
-        ).fetchall())
-        ledger = ledger_of(book, con.execute(FIRST_USE_SQL).fetchall(), con.execute(CONSUMED_SQL).fetchall())
-        (count,) = con.execute("SELECT count(*) FROM bill_lines").fetchone()
 
-        def rows() -> Iterable[tuple]:
-            cursor = self.con.cursor()
-            return chunked(cursor.execute(
-                f"SELECT {LINE_SELECT} FROM bill_lines ORDER BY {LINE_ORDER}").fetchmany)
         def write_csv(handle: TextIO) -> None:
             csvout.write_csv(self.con, book, query, currency, handle, self.closer.workdir)
-        lines = SqlLines(rows, count, book, query, currency, self.closer, write_csv)
-        result = Bill(book.name, currency, lines, {currency: bill_totals(book, currency, accounts)}, accounts,
-                      read, read - rejected, rejected, tuple(kept), ledger)
-        weakref.finalize(lines, self.closer)
+        result = engine_bill(book, self.rater, query, self.run, on_reject, strict, self.closer, write_csv)
+        weakref.finalize(result.lines, self.closer)
         return result
 
-    def _lookups(self, query) -> None:
-        """The distinct region texts and odd timestamp texts of the usage, resolved by the Python engine."""
-        names, ids = [], []
-        for (text,) in self.con.execute(query.region_texts_sql).fetchall():
-            try:
-                ids.append(resolve_region(self.book, text))
-            except PricingError:
-                continue
-            names.append(text)
-        self._table("region_names", {"text": pa.array(names, pa.string()), "region_id": pa.array(ids, pa.string())})
-        texts, instants, codes = [], [], []
-        for (text,) in self.con.execute(query.odd_timestamps_sql).fetchall():
-            texts.append(text)
-            try:
-                instants.append(self.rater.instant_of_text(text)), codes.append(None)
-            except RecordError as error:
-                instants.append(None), codes.append(error.code)
-        self._table("odd_timestamps", {"text": pa.array(texts, pa.string()), "instant": pa.array(instants, pa.int64()),
-                                       "code": pa.array(codes, pa.string())})
+    def run(self, sql: str) -> Iterable[tuple]:
+        return chunked(self.con.cursor().execute(sql).fetchmany)
 
     def _table(self, name: str, columns: dict) -> None:
+        columns = {key: pa.array(values, pa.int64() if key == "instant" else pa.string())
+                   for key, values in columns.items()}
         self.con.register(f"{name}_rows", pa.table(columns))
         self.con.execute(f"CREATE TABLE {name} AS SELECT * FROM {name}_rows")
         self.con.unregister(f"{name}_rows")
-
-    @staticmethod
-    def _rejects_sql(query) -> str:
-        raw = ", ".join([*(f'u."{name}"' for name in FIELDS), *(f"u.{c.column}" for c in query.columns)])
-        return (f"SELECT r.file_index, r.source, r.line, r.record, r.code, r.pre_reason, {raw} FROM rated AS r "
-                "JOIN ratecard_usage AS u ON u.file_index = r.file_index AND u.line = r.line "
-                "WHERE r.code IS NOT NULL ORDER BY r.file_index, r.line")

@@ -22,8 +22,10 @@ record at all. Every line is read as the Python engine reads it:
 from __future__ import annotations
 
 import itertools
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
+import duckdb
 import pyarrow as pa
 
 from ..billing import reject_of
@@ -222,7 +224,7 @@ WHERE NOT coalesce(blank, text IS NOT NULL AND trim(text, {ws()}) = '')""")
         source = f"read_parquet({literal(str(usage.path))}, file_row_number = true)"
         try:
             described = self.con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
-        except Exception as error:  # duckdb's own errors: not a Parquet file, cannot be read
+        except duckdb.Error as error:  # not a Parquet file, or one that cannot be read
             raise UsageFileError(f"cannot read {usage.source} as Parquet: {str(error).splitlines()[0]}",
                                  "pass a Parquet file, or CSV (.csv) or JSON Lines (.jsonl)") from None
         types = {name: kind for name, kind, *_ in described if name != "file_row_number"}

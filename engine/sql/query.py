@@ -497,7 +497,7 @@ LEFT JOIN repeated ON repeated.repeated_id = coded.request_id"""
         groups = "account, cycle, offer_id, tier_id"
         usage = f"usage_groups AS (SELECT {groups}, {sums} FROM billed GROUP BY {groups})"
         trial = f"trial_groups AS (SELECT {groups}, {sums} FROM billed WHERE in_trial GROUP BY {groups})"
-        quota_ctes, quota_sums = self._quota()
+        quota_ctes = self._quota()
         pick = " ".join(f"WHEN {i} THEN q_{i}" for i in range(n))
         present = " ".join(f"WHEN {i} THEN p_{i}" for i in range(n))
         columns = " ".join(f"({i})" for i in range(n)).replace(") (", "), (")
@@ -541,7 +541,7 @@ FROM bill_lines"""
         cases = " ".join(f"WHEN {i} THEN {literal(t.label)}" for i, t in enumerate(self.tiers))
         return f"(CASE tier_id {cases} END)" if cases else "''"
 
-    def _quota(self) -> tuple[str, str]:
+    def _quota(self) -> str:
         quota = self.book.quota
         groups = "account, cycle, offer_id, tier_id"
         n = len(self.columns)
@@ -549,8 +549,7 @@ FROM bill_lines"""
         consumed = [by_type[t] for t in (quota.consumes if quota else ()) if t in by_type]
         if not consumed:
             empty = ", ".join(f"CAST(NULL AS {QUANTITY}) AS q_{i}, 0 AS p_{i}" for i in range(n))
-            return (f"quota_groups AS (SELECT {groups}, {empty} FROM billed WHERE 1 = 0)",
-                    "")
+            return f"quota_groups AS (SELECT {groups}, {empty} FROM billed WHERE 1 = 0)"
         parts = ", ".join(f"CASE WHEN kept_{i} AND cat_{i} = 'priced' AND NOT in_trial THEN total_{i} "
                           f"ELSE CAST(0 AS {QUANTITY}) END AS c_{i}" for i in consumed)
         tokens = " + ".join(f"c_{i}" for i in consumed)
@@ -577,7 +576,7 @@ credited AS (
   FROM in_window),
 taken AS (SELECT *, {', '.join(takes)} FROM credited),
 quota_groups AS (SELECT {groups}, {sums} FROM taken GROUP BY {groups})"""
-        return ctes, sums
+        return ctes
 
     def _tokens_key(self) -> str:
         """`RatedRecord.order`'s token part as text that sorts alike: `type count ` per kept type, by name, with
