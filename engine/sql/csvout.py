@@ -97,9 +97,7 @@ def _lines_sql(book: PriceBook) -> str:
     return f"""
 WITH {cycles},
 lines AS (
-  SELECT *, kind = 'usage' AS listed,
-    row_number() OVER (PARTITION BY account ORDER BY {LINE_ORDER.replace('account, ', '')}) AS n,
-    {rounded} AS rounded
+  SELECT *, kind = 'usage' AS listed, {rounded} AS rounded
   FROM bill_lines),
 targets AS (
   SELECT account, {_round("sum(CASE WHEN kind = 'usage' THEN amount ELSE 0 END)", places, quantum, book.round_mode)} AS list_total,
@@ -115,7 +113,8 @@ missing AS (
 ranked AS (
   SELECT *, CASE WHEN amount = 0 OR short = 0 THEN NULL ELSE row_number() OVER (
       PARTITION BY account, listed, amount <> 0
-      ORDER BY CASE WHEN short > 0 THEN rounded - amount ELSE amount - rounded END, n) END AS place
+      ORDER BY CASE WHEN short > 0 THEN rounded - amount ELSE amount - rounded END,
+               {LINE_ORDER.replace('account, ', '')}) END AS place
   FROM missing),
 adjusted AS (
   SELECT *, rounded + {quantum} * CAST(sign(short) * (abs(short) // greatest(candidates, 1)
@@ -130,7 +129,7 @@ FROM adjusted AS a
 JOIN cycles AS c ON c.cycle = a.cycle
 JOIN line_pieces AS p ON p.offer_id = a.offer_id AND p.tier_id = a.tier_id AND p.token_type = a.token_type
   AND p.kind = a.kind
-ORDER BY a.account, a.n"""
+ORDER BY {', '.join('a.' + column for column in LINE_ORDER.split(', '))}"""
 
 
 def _plain(amount: str) -> str:
