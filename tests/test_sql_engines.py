@@ -160,7 +160,7 @@ def test_huge_counts_stay_exact_in_decimal(tmp_path):
 
 
 def test_parquet_usage_bills_as_the_same_rows_in_csv(tmp_path):
-    pyarrow = pytest.importorskip("pyarrow")
+    import pyarrow
     import pyarrow.parquet as pq
     book = book_of("emr-starrocks-ai-function")
     usage = Path(__file__).parents[1] / "examples" / "usage.csv"
@@ -238,3 +238,29 @@ def test_an_amount_past_decimal_38_is_a_clear_error_not_a_wrong_bill(tmp_path):
     with pytest.raises(ratecard.RatecardError) as raised:
         sql_bill(book, [usage])
     assert raised.value.code == "E400" and "DECIMAL(38)" in raised.value.message
+
+
+def _loadable_test_books() -> list[Path]:
+    found = []
+    for path in sorted(Path(__file__).parent.rglob("*.rules")):
+        try:
+            ratecard.load(str(path))
+        except ratecard.RatecardError:
+            continue  # a rulecheck case of an error: no book to bill
+        found.append(path)
+    return found
+
+
+@pytest.mark.parametrize("path", _loadable_test_books(), ids=lambda path: path.name)
+def test_every_book_in_the_tests_bills_alike_or_is_refused_by_name(tmp_path, path):
+    book = ratecard.load(str(path))
+    usage = tmp_path / "usage.csv"
+    usage.write_bytes(messy_csv(random.Random(path.name), book, 200))
+    expected = book.bill(read_usage([usage]))
+    try:
+        actual = sql_bill(book, [usage])
+    except ratecard.RatecardError as error:
+        assert error.code == "E400" and "decimals per token" in error.message
+        return
+    assert_same_bill(expected, actual)
+    assert_same_csv(book, expected, actual)
