@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import tempfile
+import weakref
 from collections.abc import Iterator
 from datetime import tzinfo
 
@@ -133,17 +134,19 @@ def bill_files(book: PriceBook, paths, spark: SparkSession | None = None, curren
         table.add(read_usage(paths, input_format))
         con.execute(f"COPY ratecard_usage TO '{workdir}/usage.parquet' (FORMAT parquet)")
         con.close()
-        frame = spark.read.parquet(f"{workdir}/usage.parquet").cache()
-        frame.count()
+        frame = spark.read.parquet(f"{workdir}/usage.parquet")
         result = bill(book, frame, spark, currency, assume_tz, token_types=table.token_types, **options)
-        return attrs.evolve(result, lines=_Materialized(list(result.lines)))
-    finally:
+    except BaseException:
         shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    close = result.lines.close
 
-
-class _Materialized(list):
-    def close(self) -> None:
-        pass
+    def close_and_remove() -> None:  # the lines are read from the Parquet file until then
+        close()
+        shutil.rmtree(workdir, ignore_errors=True)
+    result.lines.close = close_and_remove
+    weakref.finalize(result.lines, shutil.rmtree, workdir, True)
+    return result
 
 
 def _bill(book: PriceBook, spark: SparkSession, rating: SparkRating, rater: Rater, on_reject, strict: bool,

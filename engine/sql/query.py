@@ -502,8 +502,7 @@ FROM firsts"""
         unpivot = [f"SELECT {groups}, c.col, '{kind}' AS kind, {order} AS kind_order, "
                    f"CASE c.col {pick} END AS quantity, CASE c.col {present} END AS present FROM {source} "
                    f"CROSS JOIN (VALUES {columns}) AS c(col)"
-                   for kind, order, source in (("usage", 0, "usage_groups"), ("quota", 1, "quota_groups"),
-                                               ("trial", 2, "trial_groups"))]
+                   for order, kind in enumerate(KINDS) for source in (f"{kind}_groups",)]
         ctes = f"""{billed},
 {usage},
 {trial},
