@@ -121,6 +121,7 @@ the parse floor and the hand-written query do not.
     duckdb engine: 0.17x the hand-written query's speed (with the quota), 2.2x faster than the
     Python engine, 24-31x slower than the parse floor; Parquet 1.02x of CSV; peak RSS 1.2 GB at a 1GB
     DuckDB limit (the hand-written query needs about 4 GB). Every bill's exact totals equal.
+    ratecard.spark on local[2], 1M records (--spark --only spark): 132.7 s, 2.8 GB (the JVM); 10M not run.
     Where the engine's time goes (1M records, stage by stage): its CSV writer 35% (the rounding
     allocation's windows and sorts over every line), validating and placing records 23%, reading
     lines into DuckDB 20%, summing lines 14%.
