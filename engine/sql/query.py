@@ -391,21 +391,24 @@ stamped AS (
   FROM zoned AS z LEFT JOIN odd ON NOT z.fast AND odd.text = z.ts)"""
 
     def _counts(self) -> str:
+        """Each count's value (computed once), then its fault, looked for only where the value is not plainly
+        a count (the value is NULL, or the text starts with a minus)."""
+        names = [*(f"s_{i}" for i in range(len(self.columns))), "s_requests"]
+        values = ", ".join(f"{_count_value(name)} AS v{name[1:]}" for name in names)
         parts = []
         for i, column in enumerate(self.columns):
             present = "true" if column.required else f"(raw_{i} IS NOT NULL AND raw_{i} <> '')"
-            parts.append(f"{present} AS present_{i}, {_count_error(f's_{i}', f'raw_{i}')} AS err_{i}, "
-                         f"{_count_value(f's_{i}')} AS n_{i}")
+            parts.append(f"{present} AS present_{i}, {_checked(f's_{i}', f'raw_{i}', f'v_{i}')} AS err_{i}, "
+                         f"v_{i} AS n_{i}")
         requests_error = (f"CASE WHEN raw_requests IS NULL OR raw_requests = '' THEN NULL "
-                          f"ELSE coalesce({_count_error('s_requests', 'raw_requests')}, "
-                          f"CASE WHEN {_count_value('s_requests')} = 0 THEN 'is 0' "
-                          f"WHEN {_count_value('s_requests')} > {MAX_REQUESTS} THEN 'too many' END) END")
-        requests = (f"CASE WHEN raw_requests IS NULL OR raw_requests = '' THEN 1 "
-                    f"ELSE {_count_value('s_requests')} END")
-        return f"""counted AS (
+                          f"ELSE coalesce({_checked('s_requests', 'raw_requests', 'v_requests')}, "
+                          f"CASE WHEN v_requests = 0 THEN 'is 0' WHEN v_requests > {MAX_REQUESTS} THEN 'too many' END) END")
+        requests = "CASE WHEN raw_requests IS NULL OR raw_requests = '' THEN 1 ELSE v_requests END"
+        return f"""valued AS (SELECT *, {values} FROM stamped),
+counted AS (
   SELECT *, {', '.join(parts)},
     {requests_error} AS requests_error, {requests} AS requests
-  FROM stamped)"""
+  FROM valued)"""
 
     def _placed(self) -> str:
         selector = self._selector_count()
@@ -634,6 +637,12 @@ def _count_error(stripped: str, raw: str) -> str:
             f"WHEN NOT regexp_matches({stripped}, '^-?[0-9]+$') THEN 'not a count' "
             f"WHEN length({significant}) > {MAX_COUNT_DIGITS} THEN 'too large' "
             f"WHEN substr({stripped}, 1, 1) = '-' AND {significant} <> '0' THEN 'negative' END")
+
+
+def _checked(stripped: str, raw: str, value: str) -> str:
+    """`_count_error`, skipped for a count whose value was read and has no minus sign (nearly all)."""
+    return (f"CASE WHEN {value} IS NOT NULL AND substr({stripped}, 1, 1) <> '-' THEN NULL "
+            f"ELSE {_count_error(stripped, raw)} END")
 
 
 def _count_value(stripped: str) -> str:
