@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from ratecard.tables import PriceBook
 
@@ -50,7 +50,7 @@ def _timestamp(rng: random.Random, edges: list[datetime]) -> str:
     if rng.random() < 0.1:
         base += timedelta(microseconds=rng.choice([1, 500000, 999999, 120]))
     zone = rng.choice(ZONES)
-    offset = timezone.utc if zone == "Z" else datetime.strptime(zone.replace(":", ""), "%z").tzinfo
+    offset = UTC if zone == "Z" else datetime.strptime(zone.replace(":", ""), "%z").tzinfo
     local = base.astimezone(offset)
     text = local.strftime("%Y-%m-%dT%H:%M:%S")
     if local.microsecond:

@@ -10,17 +10,15 @@ from __future__ import annotations
 import random
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 
 import pytest
-
 import ratecard
+from messy_usage import messy_csv, messy_jsonl
 from ratecard import spark as ratecard_spark
 from ratecard.moments import parse_zone
 from ratecard.records import read_usage
-
-from messy_usage import messy_csv, messy_jsonl
 from spark_support import spark  # noqa: F401  (the fixture)
 from test_sql_engines import BOOKS, assert_same_bill, book_of, line_tuple
 
@@ -48,10 +46,10 @@ def test_spark_bills_messy_usage_as_the_python_engine_does(spark, tmp_path, name
 def test_a_dataframe_of_typed_columns_bills_as_its_csv(spark, tmp_path):
     """Integers for counts and Spark timestamps for times: the same lines as the text of a CSV file."""
     book = book_of("emr-starrocks-ai-function")
-    rows = [(datetime(2026, 5, 1, 2, 15, tzinfo=timezone.utc), "acme", "US (Virginia)", "qwen-plus", 750, 20, 1),
-            (datetime(2026, 5, 1, 2, 15, 30, tzinfo=timezone.utc), "acme", "cn-beijing", "qwen-plus", 200_000, 900_000,
+    rows = [(datetime(2026, 5, 1, 2, 15, tzinfo=UTC), "acme", "US (Virginia)", "qwen-plus", 750, 20, 1),
+            (datetime(2026, 5, 1, 2, 15, 30, tzinfo=UTC), "acme", "cn-beijing", "qwen-plus", 200_000, 900_000,
              1),
-            (datetime(2026, 5, 1, 3, 0, tzinfo=timezone.utc), "beta", "Singapore", "qwen-plus", 300_000, 10, 4)]
+            (datetime(2026, 5, 1, 3, 0, tzinfo=UTC), "beta", "Singapore", "qwen-plus", 300_000, 10, 4)]
     frame = spark.createDataFrame(rows, "timestamp timestamp, account string, region string, model string, "
                                         "input_tokens long, output_tokens long, requests int")
     csv = tmp_path / "u.csv"

@@ -10,8 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 import sqlglot
-
-from ratecard.cli.ratecard import AUTO_DUCKDB_BYTES, choose_engine, main as ratecard_main
+from ratecard.cli.ratecard import AUTO_DUCKDB_BYTES, choose_engine
+from ratecard.cli.ratecard import main as ratecard_main
 from ratecard.records import read_usage
 
 ROOT = Path(__file__).parents[1]

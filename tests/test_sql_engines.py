@@ -16,10 +16,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import ratecard
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-import ratecard
+from messy_usage import messy_csv, messy_jsonl
 from ratecard.billing import Bill
 from ratecard.moments import parse_zone
 from ratecard.records import read_usage
@@ -27,8 +27,6 @@ from ratecard.sql import bill as sql_bill
 from ratecard.sql import compile_query
 from ratecard.sql.query import WHITESPACE
 from ratecard.writers import FORMATS
-
-from messy_usage import messy_csv, messy_jsonl
 
 EXAMPLES = int(os.environ.get("RATECARD_SQL_EXAMPLES", "1"))  # a multiplier, for longer runs by hand
 
