@@ -128,3 +128,28 @@ def test_importing_ratecard_and_quoting_load_no_extra():
             "print(sorted(m for m in ('duckdb', 'sqlglot', 'pyarrow', 'pyspark') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--table", "my usage"], "--table 'my usage' is not a plain table name"),
+    (["--table", "x;drop table y"], "is not a plain table name"),
+    (["--view", "my view"], "--view 'my view' is not a plain table name"),
+    (["--token-types", "input"], "is not a list of token types with input and output"),
+    (["--token-types", ","], "is not a list of token types with input and output"),
+])
+def test_names_that_would_change_the_query_are_refused(args, message):
+    """Found in review: a table name with a space billed another table (exit 0); --token-types input left
+    output tokens off the bill; a quote in a name was an internal error."""
+    result = run("sql", "emr-starrocks-ai-function", *args)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("limit, code, message", [
+    ("banana", 2, "is not a size such as 512MB or 4GB"),
+    ("1KB", 2, "DuckDB ran out of memory at its limit of 1KB"),
+])
+def test_a_memory_limit_duckdb_cannot_work_with_is_a_clear_error(tmp_path, limit, code, message):
+    """Found in review: both were internal errors (exit 70)."""
+    result = run("bill", "emr-starrocks-ai-function", str(EXAMPLE), "--engine", "duckdb", "--memory-limit", limit,
+                 "--rejects", str(tmp_path / "r.csv"))
+    assert result.returncode == code and message in result.stderr and "internal error" not in result.stderr

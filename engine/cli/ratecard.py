@@ -12,6 +12,7 @@ import argparse
 import importlib.util
 import json
 import os
+import re
 import sys
 from datetime import timezone
 from pathlib import Path
@@ -98,19 +99,19 @@ def _parser() -> argparse.ArgumentParser:
     quote.add_argument("--format", choices=("text", "json"), default="text")
     quote.set_defaults(run=_quote)
 
-    bill = commands.add_parser("bill", help="bill usage records (CSV or JSON Lines)",
+    bill = commands.add_parser("bill", help="bill usage records (CSV, JSON Lines, or Parquet on DuckDB)",
                                description="Turn usage records into an exact bill in the book's billing cycles.")
     bill.add_argument("book", metavar="BOOK", help="a .rules file or the name of a shipped book")
     bill.add_argument("usage", metavar="USAGE", nargs="+",
-                      help="usage files: .csv with a header, or .jsonl; - reads standard input")
+                      help="usage files: .csv with a header, .jsonl, or .parquet (DuckDB); - reads standard input")
     bill.add_argument("--input-format", choices=("csv", "jsonl", "parquet"),
                       help="the format of the usage (default: by suffix; on standard input, sniffed: { is JSON Lines;"
-                           " parquet: --engine duckdb only)")
+                           " parquet: the DuckDB engine, which auto picks for it)")
     bill.add_argument("--engine", choices=("auto", "python", "duckdb"), default="auto",
                       help="python: the reference engine; duckdb: the rating query on an embedded DuckDB (the sql "
                            "extra); auto (default): duckdb when it is installed and the usage is Parquet or at least "
                            f"{AUTO_DUCKDB_BYTES >> 20} MiB, else python")
-    bill.add_argument("--memory-limit", metavar="SIZE", default=None,
+    bill.add_argument("--memory-limit", metavar="SIZE", default=None, type=_memory,
                       help="DuckDB's memory limit, e.g. 1GB (default 1GB); beyond it DuckDB spills to disk")
     bill.add_argument("--currency", help="currency of the bill (default: the book's first)")
     bill.add_argument("--format", choices=tuple(FORMATS), default="table")
@@ -152,16 +153,49 @@ def _sql(args: argparse.Namespace) -> int:
     from ..sql.query import offset_seconds
     book = load(args.book)
     _check_currency(book, args.currency)
-    types = None if not args.token_types else tuple(t.strip() for t in args.token_types.split(",") if t.strip())
+    types = _token_types(args.token_types)
     query = compile_query(book, args.currency or book.currency, types, offset_seconds(args.assume_tz))
-    text = query.script(rejects=args.rejects, table=args.table)
-    if args.view:
-        text = f"CREATE VIEW {args.view} AS\n{text}"
+    text = query.script(rejects=args.rejects, table=_identifier("--table", args.table))
+    if args.view is not None:
+        text = f"CREATE VIEW {_identifier('--view', args.view)} AS\n{text}"
     try:
         print(to_dialect(text, args.dialect) + ";")
-    except ValueError as error:  # sqlglot: an unknown dialect
-        raise UsageError(str(error).splitlines()[0], "dialects: " + ", ".join(DIALECTS)) from None
+    except ValueError as error:  # sqlglot: an unknown dialect (its ParseError is a ValueError too)
+        raise UsageError(str(error).splitlines()[0].rstrip("."), "dialects: " + ", ".join(DIALECTS)) from None
     return EXIT_OK
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}")
+_TOKEN_TYPE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(-[A-Za-z0-9_]+)*")
+_SIZE = re.compile(r"[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+
+
+def _identifier(option: str, name: str) -> str:
+    """A table or view name as the query may name it: letters, digits and _, dotted into at most 3 parts."""
+    if not _IDENTIFIER.fullmatch(name):
+        raise UsageError(f"{option} '{name}' is not a plain table name",
+                         "name it with letters, digits and _, as db.table or catalog.db.table; "
+                         "make a view of another name")
+    return name
+
+
+def _token_types(text: str | None) -> tuple[str, ...] | None:
+    """The --token-types list: token type names, input and output among them (every record has both)."""
+    if text is None:
+        return None
+    types = tuple(t.strip() for t in text.split(","))
+    bad = [t for t in types if not _TOKEN_TYPE.fullmatch(t)]
+    if bad or len(set(types)) != len(types) or not {"input", "output"} <= set(types):
+        raise UsageError(f"--token-types '{text}' is not a list of token types with input and output",
+                         "list the table's <type>_tokens columns by type, e.g. input,output,cached_input")
+    return types
+
+
+def _memory(text: str) -> str:
+    """An argparse type: a size DuckDB takes, such as 512MB or 4GB."""
+    if not _SIZE.fullmatch(text.strip()):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a size such as 512MB or 4GB")
+    return text.strip()
 
 
 def _moment(text: str) -> str:

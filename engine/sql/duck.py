@@ -42,12 +42,21 @@ def bill(book: PriceBook, files: UsageFiles, currency: str | None = None, assume
     workdir = tempfile.mkdtemp(prefix="ratecard-duckdb-")
     try:
         con = _connect(workdir, memory_limit, threads)
+    except duckdb.Error as error:  # a memory limit DuckDB does not take
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise SqlUnsupported(f"DuckDB does not take the memory limit {memory_limit!r}: {str(error).splitlines()[0]}",
+                             "give a size such as 512MB or 4GB") from None
     except BaseException:
         shutil.rmtree(workdir, ignore_errors=True)
         raise
     closer = _Closer(con, workdir)
     try:
         return _Run(book, rater, con, closer).bill(files, assume_tz, on_reject, strict)
+    except duckdb.OutOfMemoryException as error:
+        closer()
+        raise SqlUnsupported(f"DuckDB ran out of memory at its limit of {memory_limit}: "
+                             f"{str(error).splitlines()[0]}", "pass a larger --memory-limit (or RATECARD_DUCKDB_MEMORY)"
+                             ", such as 1GB") from None
     except duckdb.OutOfRangeException as error:  # a sum of tokens or money past DECIMAL(38)'s digits
         closer()
         raise SqlUnsupported(f"a quantity or an amount of this bill does not fit DuckDB's DECIMAL(38): "

@@ -224,6 +224,8 @@ WHERE NOT coalesce(blank, text IS NOT NULL AND trim(text, {ws()}) = '')""")
         source = f"read_parquet({literal(str(usage.path))}, file_row_number = true)"
         try:
             described = self.con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+        except duckdb.OutOfMemoryException:
+            raise
         except duckdb.Error as error:  # not a Parquet file, or one that cannot be read
             raise UsageFileError(f"cannot read {usage.source} as Parquet: {str(error).splitlines()[0]}",
                                  "pass a Parquet file, or CSV (.csv) or JSON Lines (.jsonl)") from None
