@@ -312,10 +312,9 @@ class _BillingRun:
 
     def add_files(self, files: UsageFiles) -> None:
         self.files = files
-        for usage in files.inputs:  # every header first: a file that cannot be billed stops the run here
+        for usage in files.inputs:
             usage.refuse_parquet()
-            if usage.path is not None and usage.path.is_file() and usage.sniff() == "csv":
-                usage.csv_lines(self.rater.book.token_types)[1].close()
+        files.check_headers(self.rater.book.token_types)
         for usage in files.inputs:
             usage.bytes_read = 0
             if usage.sniff() == "jsonl":

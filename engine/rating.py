@@ -193,10 +193,14 @@ class Rater:
     def plan(self, offer: Offer, tier: Tier, token_types: tuple[str, ...]) -> TokenPlan:
         """How `tier` prices records with these token types (cached); the error when it cannot."""
         key = (tier, token_types)
-        found = self._plans.get(key) or self._failures.get(key)
+        failure_key = (offer, tier, token_types)  # regions share tiers, and a failure names its region
+        found = self._plans.get(key) or self._failures.get(failure_key)
         if found is None:
             found = self._make_plan(offer, tier, token_types)
-            (self._failures if isinstance(found, PricingError) else self._plans)[key] = found
+            if isinstance(found, PricingError):
+                self._failures[failure_key] = found
+            else:
+                self._plans[key] = found
         if isinstance(found, PricingError):
             raise found
         return found

@@ -463,6 +463,12 @@ class UsageFiles:
     def bytes_read(self) -> int:
         return sum(usage.bytes_read for usage in self.inputs)
 
+    def check_headers(self, known_token_types: Iterable[str]) -> None:
+        """Every CSV file's header, before any record is billed: a file that cannot be billed stops the run."""
+        for usage in self.inputs:
+            if usage.path is not None and usage.path.is_file() and usage.sniff() == "csv":
+                usage.csv_lines(known_token_types)[1].close()
+
     def __iter__(self) -> Iterator[RawRecord | Reject]:
         for usage in self.inputs:
             usage.refuse_parquet()

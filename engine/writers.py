@@ -73,13 +73,14 @@ def shown_path(path: str) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _cycle_texts(start: datetime, seconds: int) -> tuple[str, str]:
+def _cycle_texts(start: datetime, seconds: int, zone=None) -> tuple[str, str]:
+    # `zone` is part of the cache key: aware datetimes of one instant are equal whatever their zone
     return start.isoformat(), (start + timedelta(seconds=seconds)).isoformat()
 
 
 def line_fields(line: BillLine) -> dict[str, Any]:
     """A bill line as plain data, in the order of `LINE_COLUMNS`: what every format writes."""
-    cycle_start, cycle_end = _cycle_texts(line.cycle_start, line.context.cycle_seconds)
+    cycle_start, cycle_end = _cycle_texts(line.cycle_start, line.context.cycle_seconds, line.cycle_start.tzinfo)
     amount = line.amount
     return {
         "cycle_start": cycle_start,
@@ -118,7 +119,7 @@ class LineJson:
 
     def __call__(self, line: BillLine) -> str:
         if self._head_of is None or self._head_of[0] is not line.cycle_start or self._head_of[1] != line.account:
-            cycle_start, cycle_end = _cycle_texts(line.cycle_start, line.context.cycle_seconds)
+            cycle_start, cycle_end = _cycle_texts(line.cycle_start, line.context.cycle_seconds, line.cycle_start.tzinfo)
             self._head_of = (line.cycle_start, line.account)
             self._head = (f'{{"cycle_start": {_json_text(cycle_start)}, "cycle_end": {_json_text(cycle_end)}, '
                           f'"account": {_json_text(line.account)}, ')

@@ -153,3 +153,20 @@ def test_a_memory_limit_duckdb_cannot_work_with_is_a_clear_error(tmp_path, limit
     result = run("bill", "emr-starrocks-ai-function", str(EXAMPLE), "--engine", "duckdb", "--memory-limit", limit,
                  "--rejects", str(tmp_path / "r.csv"))
     assert result.returncode == code and message in result.stderr and "internal error" not in result.stderr
+
+
+def test_a_bad_header_is_found_before_a_missing_file_on_both_engines(tmp_path):
+    """Found in review: through the API, DuckDB opened the files in order and named the missing file; the Python
+    engine checks every header first."""
+    import ratecard
+    from ratecard.sql import bill as sql_bill
+    bad = tmp_path / "bad.csv"
+    bad.write_text("timestamp,account,region,model,input,output_tokens\n")
+    book = ratecard.load("emr-starrocks-ai-function")
+    paths = [tmp_path / "missing.csv", bad]
+    said = []
+    for run_bill in (lambda: book.bill(read_usage(paths)), lambda: sql_bill(book, paths)):
+        with pytest.raises(ratecard.RatecardError) as raised:
+            run_bill()
+        said.append((raised.value.code, raised.value.message))
+    assert said[0] == said[1] and "did you mean 'input_tokens'" in said[0][1]

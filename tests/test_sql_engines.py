@@ -262,3 +262,31 @@ def test_every_book_in_the_tests_bills_alike_or_is_refused_by_name(tmp_path, pat
         return
     assert_same_bill(expected, actual)
     assert_same_csv(book, expected, actual)
+
+
+def test_a_no_price_reason_names_the_region_of_its_own_record(tmp_path):
+    """Found in review: the rater cached a tier's no-price error for every region of the group, so the second
+    region's reject named the first region (and the engines, rating in another order, disagreed)."""
+    rows = ["timestamp,account,region,model,input_tokens,output_tokens",
+            "2026-05-01T10:15:00+08:00,a,us-west-1,qwen-plus,5,5",
+            "2026-05-01T10:15:00+08:00,a,ap-northeast-1,qwen-plus,5,5"]
+    expected, actual = both_bills(tmp_path, "emr-serverless-spark-ai-center", "\n".join(rows).encode(),
+                                  currency="CNY")
+    assert ["in us-west-1" in expected.rejects[0].reason, "in ap-northeast-1" in expected.rejects[1].reason] == \
+        [True, True]
+    assert_same_bill(expected, actual)
+
+
+def test_cycles_of_one_instant_in_two_zones_are_written_in_their_own_zones(tmp_path):
+    """Found in review: the writers cached a cycle's text by the datetime, and datetimes of one instant are equal
+    across zones, so a second book's bill could be written with the first book's offset."""
+    path = Path(__file__).parent / "books" / "dated-days-quota.rules"
+    west = ratecard.loads(path.read_text().replace("cycle daily in UTC-05:30", "cycle hourly in UTC-10"),
+                          name=str(path))
+    cases = ((book_of("emr-starrocks-ai-function"), "us-east-1,qwen-plus", "+08:00"), (west, "east-1,tiny", "-10:00"))
+    for book, place, offset in cases:
+        usage = tmp_path / f"{offset}.csv"
+        usage.write_text(f"timestamp,account,region,model,input_tokens,output_tokens\n"
+                         f"2026-05-01T00:30:00Z,a,{place},750,20\n")
+        written = "".join(FORMATS["csv"](book.bill(read_usage([usage])), book))
+        assert written.splitlines()[1].split(",")[0].endswith(offset)

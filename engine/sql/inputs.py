@@ -81,6 +81,7 @@ class UsageTable:
         return name
 
     def add(self, files: UsageFiles) -> None:
+        files.check_headers(self.book.token_types)  # as the Python engine does, before any record is read
         for index, usage in enumerate(files.inputs):
             if usage.form == "parquet":
                 self.add_parquet(index, usage)
