@@ -23,7 +23,7 @@ from spark_support import spark  # noqa: F401  (the fixture)
 from test_sql_engines import BOOKS, assert_same_bill, book_of, line_tuple
 
 CASES = [  # (book, currency, format, seed, records, assume_tz)
-    ("emr-starrocks-ai-function", "USD", "csv", 7, 600, None),
+    ("emr-starrocks-ai-function", "USD", "csv", 7, 400, None),
     ("emr-serverless-spark-ai-center", "CNY", "jsonl", 8, 400, None),
     (str(Path(__file__).parent / "books" / "dated-days-quota.rules"), "EUR", "csv", 9, 700, "UTC+8"),
 ]
@@ -87,8 +87,8 @@ def test_the_printed_spark_query_runs_in_spark_and_bills_as_python(spark):
 
 
 def test_every_known_book_compiles_to_spark_sql_that_spark_parses(spark):
-    for name in BOOKS:
-        for currency in BOOKS[name][-1:]:  # the last: the shipped books' first is billed by the tests above
+    for name in [n for n in BOOKS if n.endswith(".rules")]:  # the shipped books' queries run in the tests above
+        for currency in BOOKS[name]:
             query = ratecard.sql.compile_query(book_of(name), currency)
             spark.sql("CREATE OR REPLACE TEMP VIEW usage AS SELECT "
                       "'' AS `timestamp`, '' AS account, '' AS region, '' AS model, '' AS requests, "

@@ -80,7 +80,7 @@ def both_bills(tmp_path: Path, book_name: str, data: bytes, suffix: str = ".csv"
     return (book.bill(read_usage([usage]), **options), sql_bill(book, [usage], **options))
 
 
-@settings(max_examples=12 * EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=8 * EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 2**32), size=st.sampled_from([1, 5, 40, 200]), name=st.sampled_from(sorted(BOOKS)),
        pick=st.integers(0, 1), unknown=st.booleans(), assume=st.booleans())
 def test_duckdb_bills_messy_csv_as_the_python_engine_does(tmp_path, seed, size, name, pick, unknown, assume):
