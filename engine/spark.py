@@ -35,7 +35,7 @@ from .rating import Rater
 from .records import check_header, read_usage, token_fields
 from .sql.bills import engine_bill, lookups
 from .sql.dialects import to_dialect
-from .sql.inputs import FIELDS
+from .sql.query import USAGE_FIELDS as FIELDS
 from .sql.query import RatingQuery, SqlUnsupported, compile_query, default_token_types, offset_seconds
 from .tables import PriceBook
 

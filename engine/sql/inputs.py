@@ -48,9 +48,8 @@ from ..records import (
     split_csv_line,
     token_fields,
 )
-from .query import literal, ws
+from .query import USAGE_FIELDS as FIELDS, literal, ws
 
-FIELDS = ("timestamp", "account", "region", "model", "requests", "request_id")
 SHOWN = 200  # characters of a line a reject shows (records.shown)
 _BATCH = 65_536  # JSON Lines records per batch
 

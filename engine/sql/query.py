@@ -61,6 +61,8 @@ _DAY_US = 86_400 * _US
 #: The timestamp shapes the SQL parses itself; others go to `odd_timestamps`.
 TIMESTAMP_SHAPE = ("^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,6})?"
                    "(Z|[+-][0-9]{2}:[0-9]{2})?$")
+#: The usage relation's text fields besides the token columns, in the order every engine lists them.
+USAGE_FIELDS = ("timestamp", "account", "region", "model", "requests", "request_id")
 #: What each code of a record the SQL rejects means, for the printed query's rejects (the engines give the
 #: Python engine's own reason for each record instead).
 REASONS = {
@@ -158,7 +160,7 @@ class RatingQuery:
                 f"{shown} AS record, CAST(NULL AS VARCHAR) AS pre_code, CAST(NULL AS VARCHAR) AS pre_reason, "
                 f"{fields}, {tokens} FROM {table})")
 
-    usage_fields = ("timestamp", "account", "region", "model", "requests", "request_id")
+    usage_fields = property(lambda self: USAGE_FIELDS)
 
 
 def ws() -> str:
