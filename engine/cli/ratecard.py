@@ -29,6 +29,9 @@ from ..records import UsageFiles, parse_count, parse_requests, read_usage
 from ..tables import PriceBook
 from ..writers import FORMATS, write_bill
 
+#: The commands of the price-change workflow, one module each under `ratecard.cli`, each with a
+#: `register(commands)` that adds its subparser (and imports nothing heavy until it runs).
+WORKFLOW_COMMANDS = ("fmt", "diff", "page", "explain", "lsp")
 DIALECTS = ("duckdb", "spark", "databricks", "starrocks", "postgres", "snowflake", "bigquery", "trino")
 from .crash import report_crash
 from .outputs import BillOutputs, UsageError, plan_outputs
@@ -142,6 +145,8 @@ def _parser() -> argparse.ArgumentParser:
     sql.add_argument("--rejects", action="store_true", help="the query of the records that cannot be billed")
     sql.add_argument("--view", metavar="NAME", help="wrap the query in CREATE VIEW NAME AS ...")
     sql.set_defaults(run=_sql)
+    for name in WORKFLOW_COMMANDS:
+        importlib.import_module(f"{__package__}.{name}").register(commands)
     return parser
 
 
