@@ -10,10 +10,12 @@ that `128K` really means 128,000.
 
 from __future__ import annotations
 
+import attrs
+
 from .examples import failure
 from .moments import format_zone
 from .money import plain
-from .tables import PriceBook, Tier, TierTable
+from .tables import PriceBook, Quota, Tier, TierTable
 
 
 def explain(book: PriceBook) -> str:
@@ -24,18 +26,15 @@ def explain(book: PriceBook) -> str:
         f"  currencies: {', '.join(book.currencies)} (a price without a currency is in {book.currency})",
         f"  prices per {book.unit_tokens:,} token{'s' if book.unit_tokens != 1 else ''}",
         f"  billing cycles: {book.cycle}, in {format_zone(book.zone)}",
-        f"  amounts shown rounded to {book.round_places} decimals, {_mode(book.round_mode)}; exact amounts kept",
-        f"  in force: {_range(book.start, book.end)}",
+        f"  amounts shown rounded to {book.round_places} decimals, {mode_text(book.round_mode)}; exact amounts kept",
+        f"  in force: {range_text(book.start, book.end)}",
     ]
     lines += ["", "regions:"] + _regions(book)
     for model in book.models:
         lines += [""] + _model(book, model)
     if book.quota:
         quota = book.quota
-        lines += ["", f"quota {quota.name} \"{quota.title}\":",
-                  f"  {quota.free_tokens:,} tokens free per account, within {quota.window_length} "
-                  f"{quota.window_unit} of its first use; consumed in time order, "
-                  f"{' before '.join(quota.consumes)} within a record"]
+        lines += ["", f"quota {quota.name} \"{quota.title}\":", f"  {quota_terms(quota)}"]
     if book.trial:
         lines += ["", f"trial: usage before {book.trial.until.isoformat()} is free ({book.trial.reason})"]
     if book.examples:
@@ -49,11 +48,22 @@ def explain(book: PriceBook) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _mode(mode: str) -> str:
+def quota_terms(quota: Quota) -> str:
+    """What the quota gives and how it is used up, in one sentence."""
+    window = f"{quota.window_length} {quota.window_unit}"
+    if quota.window_length == 1:
+        window = window.removesuffix("s")
+    return (f"{quota.free_tokens:,} tokens free per account, within {window} of its first use; consumed in "
+            f"time order, {' before '.join(quota.consumes)} within a record")
+
+
+def mode_text(mode: str) -> str:
+    """A rounding mode as the book writes it: `half-up`."""
     return mode.replace("ROUND_", "").lower().replace("_", "-")
 
 
-def _range(start, end) -> str:
+def range_text(start, end) -> str:
+    """When something is in force: `always`, or `from ... until ...`."""
     if start is None and end is None:
         return "always"
     since = start.isoformat() if start else "the beginning"
@@ -73,36 +83,59 @@ def _regions(book: PriceBook) -> list[str]:
     return lines
 
 
-def _model(book: PriceBook, model: str) -> list[str]:
+@attrs.frozen(slots=True)
+class RegionSet:
+    """Regions that share one model's rate tables, with the group's name when they are exactly a group."""
+
+    group: str | None
+    regions: tuple[str, ...]  # region IDs, in the book's order
+    tables: tuple[TierTable, ...]
+
+
+def region_sets(book: PriceBook, model: str) -> list[RegionSet]:
+    """The model's regions, gathered by the rate tables they share (the book compiles a group's once)."""
+    regions_of: dict[tuple[int, ...], list[str]] = {}
+    tables_of: dict[tuple[int, ...], tuple[TierTable, ...]] = {}
+    for (name, _), offer in book.offers.items():
+        if name == model:
+            key = tuple(id(t) for t in offer.tables)
+            regions_of.setdefault(key, []).append(offer.region.id)
+            tables_of[key] = offer.tables
+    return [RegionSet(next((g for g, members in book.groups.items() if set(members) == set(regions)), None),
+                      tuple(regions), tables_of[key]) for key, regions in regions_of.items()]
+
+
+def tiering(book: PriceBook, model: str) -> str:
+    """How the model's tier is chosen: `tier chosen by input tokens per request`, or one flat rate."""
     offers = [offer for (name, _), offer in book.offers.items() if name == model]
     flat = all(tier.label == "all" for offer in offers for table in offer.tables for tier in table.tiers)
-    chooser = "one rate for every request size" if flat else f"tier chosen by {offers[0].selector} tokens per request"
-    lines = [f"model {model}: {chooser}"]
-    by_tables: dict[tuple[int, ...], list[str]] = {}
-    tables_of: dict[tuple[int, ...], tuple[TierTable, ...]] = {}
-    for offer in offers:
-        key = tuple(id(t) for t in offer.tables)
-        by_tables.setdefault(key, []).append(offer.region.id)
-        tables_of[key] = offer.tables
-    for key, regions in by_tables.items():
-        group = next((g for g, members in book.groups.items() if set(members) == set(regions)), None)
-        lines.append(f"  {'group ' + group if group else 'regions'}: {', '.join(regions)}")
-        for table in tables_of[key]:
+    return "one rate for every request size" if flat else f"tier chosen by {offers[0].selector} tokens per request"
+
+
+def _model(book: PriceBook, model: str) -> list[str]:
+    lines = [f"model {model}: {tiering(book, model)}"]
+    for region_set in region_sets(book, model):
+        lines.append(f"  {'group ' + region_set.group if region_set.group else 'regions'}: "
+                     f"{', '.join(region_set.regions)}")
+        for table in region_set.tables:
             if table.start or table.end:
-                lines.append(f"    in force {_range(table.start, table.end)}")
+                lines.append(f"    in force {range_text(table.start, table.end)}")
             for tier in table.tiers:
                 lines += _tier(book, tier)
     return lines
 
 
-def _tier(book: PriceBook, tier: Tier) -> list[str]:
+def tier_bounds(tier: Tier) -> str:
+    """A tier's range with its exact integer bounds: `128,000 < T <= 256,000`, or `every request`."""
     if tier.upper is None and tier.label == "all":
-        bounds = "every request"
-    elif tier.upper is None:
-        bounds = f"{tier.lower:,} < T"
-    else:
-        bounds = f"{tier.lower:,} < T <= {tier.upper:,}"
-    lines = [f"    tier {tier.index}: {bounds}   (written {tier.label}, line {tier.span.line})"]
+        return "every request"
+    if tier.upper is None:
+        return f"{tier.lower:,} < T"
+    return f"{tier.lower:,} < T <= {tier.upper:,}"
+
+
+def _tier(book: PriceBook, tier: Tier) -> list[str]:
+    lines = [f"    tier {tier.index}: {tier_bounds(tier)}   (written {tier.label}, line {tier.span.line})"]
     for token_type in tier.token_types:
         if token_type in tier.not_billed:
             lines.append(f"      {token_type:<10} not billed")
