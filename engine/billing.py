@@ -56,6 +56,7 @@ from .records import (
     json_record,
     shown,
 )
+from .source import Span
 from .tables import NO_PRICES, Offer, PriceBook, Tier, UnitPrice
 
 PROGRESS_EVERY = 8192  # records (or lines) between two calls of `on_progress`
@@ -89,6 +90,8 @@ class LineContext:
     cycle_seconds: int
     quota_title: str
     trial_reason: str
+    quota_span: Span | None = None  # where the book states its quota: what a quota line points at
+    trial_span: Span | None = None  # and its trial
 
 
 class BillLine(NamedTuple):
@@ -161,6 +164,16 @@ class BillLine(NamedTuple):
         if self.adjustment:
             rounded = EXACT.add(rounded, EXACT.multiply(context.quantum, self.adjustment))
         return rounded if rounded else rounded.copy_abs()  # a tiny credit rounds to 0.000000, not -0.000000
+
+    @property
+    def source(self) -> Span:
+        """Where the book states what priced the line: the rate's cell (`input 0.000480`) for usage, the quota or
+        the trial statement for a credit."""
+        if self.kind == "quota":
+            return self.context.quota_span
+        if self.kind == "trial":
+            return self.context.trial_span
+        return self.tier.rate_span(self.token_type, self.context.currency)
 
     @property
     def description(self) -> str:
@@ -250,8 +263,10 @@ def duplicate_request(request_id: str) -> DuplicateRequest:
 
 def line_context(book: PriceBook, currency: str) -> LineContext:
     """What every line of a bill in `currency` shares."""
+    quota, trial = book.quota, book.trial
     return LineContext(currency, book.unit_label, book.quantum, book.round_mode, CYCLE_SECONDS[book.cycle],
-                       book.quota.title if book.quota else "", book.trial.reason if book.trial else "")
+                       quota.title if quota else "", trial.reason if trial else "", quota.span if quota else None,
+                       trial.span if trial else None)
 
 
 def _check_bill_arguments(records, assume_tz, ledger, on_reject, on_progress) -> None:

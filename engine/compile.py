@@ -18,6 +18,7 @@ from . import ast
 from .include import Program
 from .moments import parse_moment, parse_zone
 from .places import normalize_place
+from .source import Span
 from .tables import Example, Offer, PriceBook, Quota, Region, Tier, TierTable, Trial, UnitPrice, readonly, unit_label
 
 ROUNDING = {
@@ -101,12 +102,13 @@ class _Compiler:
             trial=self.trial(),
             examples=tuple(self.example(e) for e in book.all(ast.Example)),
             source_files=tuple(sorted({p.resolved for p in self.program.probes if p.resolved is not None})),
+            group_spans={g.name.text: g.span for g in book.all(ast.Group)},
         )
 
     def regions(self) -> dict[str, Region]:
         declared = [r for f in self.program.files for r in f.all(ast.RegionDecl)]
         declared += self.ast_book.all(ast.RegionDecl)
-        return {r.id.text: Region(r.id.text, r.display_names) for r in declared}
+        return {r.id.text: Region(r.id.text, r.display_names, r.span) for r in declared}
 
     @staticmethod
     def place_lookup(regions: dict[str, Region]) -> dict[str, str]:
@@ -160,7 +162,20 @@ class _Compiler:
             label = self.share(("label", bounds.lower.text, written_upper), lambda: (
                 f"{bounds.lower.text} < T" + ("" if written_upper is None else f" <= {written_upper}")))
         return Tier(index, lower, upper, label, prices, self.share(("not billed", not_billed), lambda: not_billed),
-                    self.share(("types", token_types), lambda: token_types), row.span)
+                    self.share(("types", token_types), lambda: token_types), row.span, self.rate_spans(row))
+
+    def rate_spans(self, row: ast.TierRow) -> dict[tuple[str, str | None], Span]:
+        """Where each rate of a row is written: the first price from its token type (`input 0.000138`), any
+        other from its currency (`CNY 0.00096`), and the whole rate under currency None."""
+        spans = {}
+        for rate in row.rates:
+            token_type = rate.token_type.text
+            spans[(token_type, None)] = rate.span
+            for position, price in enumerate(rate.prices):
+                currency = price.currency.text if price.currency else self.currencies[0]
+                spans[(token_type, currency)] = (rate.token_type.span.to(price.amount.span) if position == 0
+                                                 else price.span)
+        return spans
 
     def count(self, number: ast.Number) -> int:
         return self.share(("count", number.text), lambda: int(number.value))

@@ -23,9 +23,11 @@ from .errors import InvalidArgument, InvalidTokens, NotEffective
 from .limits import EARLIEST, LATEST, MAX_REQUESTS, MAX_TOKENS, TIME_RANGE
 from .moments import parse_moment
 from .money import EXACT, ROUNDING, ZERO, plain
+from .source import location
 from .tables import NO_PRICES, beyond_highest_tier, find_offer, no_price_error, require_currency, table_at
 
 if TYPE_CHECKING:
+    from .source import Span
     from .tables import PriceBook, Tier
 
 _multiply = EXACT.multiply
@@ -38,12 +40,14 @@ class QuoteLine(NamedTuple):
     unit_price: Decimal  # per pricing unit, as written in the book
     amount: Decimal  # exact
     billed: bool = True
+    source: Span | None = None  # where the book writes the rate: `input 0.000480`, or `output not billed`
 
 
 class Credit(NamedTuple):
     kind: str  # "trial"
     reason: str
     amount: Decimal  # negative
+    source: Span | None = None  # the book's trial statement
 
 
 class Quote(NamedTuple):
@@ -63,11 +67,14 @@ class Quote(NamedTuple):
     @property
     def lines(self) -> tuple[QuoteLine, ...]:
         """One line per token type: tokens of all requests, unit price as written, exact amount."""
-        prices = self.tier.prices.get(self.currency, NO_PRICES)
+        tier, currency = self.tier, self.currency
+        prices = tier.prices.get(currency, NO_PRICES)
         return tuple(
             QuoteLine(token_type, count * self.requests, prices[token_type].per_unit,
-                      _multiply(prices[token_type].per_token, count * self.requests), True)
-            if token_type in prices else QuoteLine(token_type, count * self.requests, ZERO, ZERO, False)
+                      _multiply(prices[token_type].per_token, count * self.requests), True,
+                      tier.rate_span(token_type, currency))
+            if token_type in prices else
+            QuoteLine(token_type, count * self.requests, ZERO, ZERO, False, tier.rate_span(token_type))
             for token_type, count in self.tokens
         )
 
@@ -86,11 +93,12 @@ class Quote(NamedTuple):
             "tier": self.tier.as_dict(),
             "lines": [
                 {"token_type": ln.token_type, "tokens": ln.tokens, "unit_price": str(ln.unit_price),
-                 "amount": plain(ln.amount), "billed": ln.billed}
+                 "amount": plain(ln.amount), "billed": ln.billed, "rate_source": location(ln.source)}
                 for ln in self.lines
             ],
             "list_total": plain(self.list_total),
-            "credits": [{"kind": c.kind, "reason": c.reason, "amount": plain(c.amount)} for c in self.credits],
+            "credits": [{"kind": c.kind, "reason": c.reason, "amount": plain(c.amount),
+                         "rate_source": location(c.source)} for c in self.credits],
             "total": plain(self.total),
             "total_rounded": str(self.total_rounded),
         }
@@ -187,7 +195,7 @@ def quote(book: PriceBook, region: str, model: str, tokens: Mapping[str, int], r
     total, credits = list_total, ()
     trial = book.trial
     if trial is not None and moment is not None and moment < trial.until and list_total:
-        credits = (Credit("trial", trial.reason, EXACT.minus(list_total)),)
+        credits = (Credit("trial", trial.reason, EXACT.minus(list_total), trial.span),)
         total = ZERO
     return _new_quote(Quote, (book.name, offer.region.id, model, currency, tier, requests, asked,
                               list_total, credits, total, total.quantize(book.quantum, book.round_mode, ROUNDING),

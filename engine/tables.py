@@ -46,6 +46,7 @@ frozen = attrs.frozen(slots=True)
 class Region:
     id: str
     display_names: tuple[str, ...]
+    span: Span | None = attrs.field(default=None, eq=False)  # its `region` statement
 
     @property
     def name(self) -> str:
@@ -78,10 +79,18 @@ class Tier:
     prices: Mapping[str, Mapping[str, UnitPrice]]  # currency -> token type -> price
     not_billed: frozenset[str]
     token_types: tuple[str, ...]
-    span: Span
+    span: Span  # the tier row
+    # (token type, currency) -> the price as written (`input 0.000138`, `CNY 0.00096`); (token type, None) -> the
+    # whole rate (`output not billed`). Read when a line is shown, never on the quote hot path.
+    rate_spans: Mapping[tuple[str, str | None], Span] = attrs.field(factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {"index": self.index, "label": self.label, "lower": self.lower, "upper": self.upper}
+
+    def rate_span(self, token_type: str, currency: str | None = None) -> Span:
+        """Where the rate of `token_type` (in `currency`) is written: its own cell, else the tier row."""
+        spans = self.rate_spans
+        return spans.get((token_type, currency)) or spans.get((token_type, None)) or self.span
 
 
 @frozen
@@ -167,6 +176,7 @@ class PriceBook:
     trial: Trial | None
     examples: tuple[Example, ...]
     source_files: tuple[str, ...] = ()  # real paths of every file the book was compiled from: outputs must spare them
+    group_spans: Mapping[str, Span] = attrs.field(factory=dict)  # group -> its `group` statement
 
     def quote(self, region: str, model: str, tokens: Mapping[str, int], requests: int = 1,
               currency: str | None = None, at: datetime | str | None = None):

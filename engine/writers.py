@@ -20,7 +20,6 @@ from json.encoder import encode_basestring_ascii as _json_text
 from decimal import Decimal
 from functools import lru_cache
 from itertools import groupby
-from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, TextIO
 
 import tomli_w
@@ -30,8 +29,8 @@ from .billing import Bill, BillLine, Totals
 from .moments import format_zone
 from .money import EXACT, exact_sum, plain
 from .records import Reject, csv_text
-from .resources import rules_dir
-from .tables import PriceBook, Tier
+from .source import location
+from .tables import PriceBook
 
 LINE_COLUMNS = ("cycle_start", "cycle_end", "account", "region", "model", "tier", "token_type", "kind", "quantity",
                 "unit_price", "pricing_unit", "amount", "amount_rounded", "currency", "description", "rate_source")
@@ -43,33 +42,16 @@ FOCUS_COLUMNS = (
     "ChargePeriodStart", "ConsumedQuantity", "ConsumedUnit", "ContractedCost", "EffectiveCost", "InvoiceId",
     "InvoiceIssuerName", "ListCost", "ListUnitPrice", "PricingCategory", "PricingQuantity", "PricingUnit",
     "ProviderName", "PublisherName", "RegionId", "RegionName", "ServiceCategory", "ServiceName",
-    "ServiceSubcategory", "SkuId", "SkuMeter", "SkuPriceDetails", "SkuPriceId",
+    "ServiceSubcategory", "SkuId", "SkuMeter", "SkuPriceDetails", "SkuPriceId", "Tags",
     "x_ChargeKind", "x_BilledCostRounded", "x_RateSource",
 )
 SERVICE_CATEGORY, SERVICE_SUBCATEGORY = "AI and Machine Learning", "Generative AI"
 
 
 def rate_source(line: BillLine) -> str:
-    """Where the rate that priced the line is written: `rules/x.rules:22:7`."""
-    return _rate_source(line.tier)
-
-
-@lru_cache(maxsize=4096)
-def _rate_source(tier: Tier) -> str:
-    span = tier.span
-    return f"{shown_path(span.path)}:{span.line}:{span.column}"
-
-
-@lru_cache(maxsize=64)
-def shown_path(path: str) -> str:
-    """A rules file's path as a person would name it: `rules/NAME` for a shipped book, else relative to the
-    working directory when it is below it."""
-    resolved = Path(path).resolve()
-    for base, prefix in ((rules_dir().resolve(), "rules"), (Path.cwd().resolve(), "")):
-        if resolved.is_relative_to(base):
-            relative = resolved.relative_to(base).as_posix()
-            return f"{prefix}/{relative}" if prefix else relative
-    return path
+    """Where the book states what priced the line, as `path:line:col`: the rate's own cell for usage
+    (`rules/emr-starrocks-ai-function.rules:28:26`), the quota or trial statement for a credit."""
+    return location(line.source)
 
 
 @lru_cache(maxsize=4096)
@@ -240,6 +222,7 @@ def focus_row(line: BillLine, book: PriceBook) -> dict[str, Any]:
     provider = provider_name(book)
     tier = line.tier
     upper = "" if tier.upper is None else str(tier.upper)
+    source = rate_source(line)
     return {
         "BilledCost": amount,
         "BillingAccountId": line.account,
@@ -277,10 +260,20 @@ def focus_row(line: BillLine, book: PriceBook) -> dict[str, Any]:
                                        "x_Tier": tier.label, "x_TierBasis": "tokens per request"},
                                       separators=(",", ":")),
         "SkuPriceId": f"{book.name}:{line.model}:{region.id}:{tier.lower}-{upper}:{line.token_type}",
+        "Tags": _source_tag(source),
         "x_ChargeKind": line.kind,
         "x_BilledCostRounded": str(line.amount_rounded),
-        "x_RateSource": rate_source(line),
+        "x_RateSource": source,
     }
+
+
+#: The provider-defined tag key (docs/focus.md: Tags) under which a FOCUS row names the rate that priced it.
+SOURCE_TAG = "ratecard.source"
+
+
+@lru_cache(maxsize=4096)
+def _source_tag(source: str) -> str:
+    return json.dumps({SOURCE_TAG: source}, separators=(",", ":"))
 
 
 def focus_chunks(bill: Bill, book: PriceBook) -> Iterator[str]:

@@ -27,7 +27,8 @@ def test_quote_json_has_money_in_strings():
     data = json.loads(result.stdout)
     assert data["total"] == "0.000086" and data["currency"] == "USD"
     assert data["lines"][1] == {"token_type": "output", "tokens": 7, "unit_price": "0", "amount": "0",
-                                "billed": False}
+                                "billed": False,  # `output not billed`, line 38 column 40:
+                                "rate_source": "rules/emr-serverless-spark-ai-center.rules:38:40"}
 
 
 @pytest.mark.parametrize("args, code, words", [
