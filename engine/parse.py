@@ -14,11 +14,13 @@ by Lark, to recover after each error and report several.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Iterator
 from functools import cache
 from itertools import chain
 
 import attrs
 import lark
+from lark import Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.grammar import Rule
 
@@ -79,11 +81,14 @@ class QuickParser:
     reductions: dict  # rule -> (how many values it takes, its callback, the name it reduces to)
     lexer: ContextualLexer
 
-    def parse(self, text: str) -> ast.RulesFile:
-        """The AST of `text`; `NotReadable` when the text has a syntax error."""
+    def parse(self, text: str, tokens: list | None = None) -> ast.RulesFile:
+        """The AST of `text`; `NotReadable` when the text has a syntax error. `tokens` receives the tokens read."""
         stack, values = [self.start], []
         states, shift, reductions, end = self.states, self.shift, self.reductions, self.end
-        for token in chain(self.lexer.tokens(text, stack), (None,)):  # None: the end of the text
+        lexed = self.lexer.tokens(text, stack)
+        if tokens is not None:
+            lexed = _recorded(lexed, tokens)
+        for token in chain(lexed, (None,)):  # None: the end of the text
             kind = "$END" if token is None else token.type
             while True:
                 action, target = states[stack[-1]].get(kind) or _unreadable(token)
@@ -101,6 +106,21 @@ class QuickParser:
                 stack.append(states[stack[-1]][name][1])
                 if token is None and stack[-1] == end:
                     return values[-1]
+
+
+def _recorded(tokens: Iterable[Token], into: list) -> Iterator[Token]:
+    for token in tokens:
+        into.append(token)
+        yield token
+
+
+def _lark_parse(text: str, tokens: list | None) -> ast.RulesFile:
+    """Lark's own parse (when the quick parser cannot be built), recording the tokens if asked."""
+    if tokens is None:
+        return parser().parse(text)
+    interactive = parser().parse_interactive(text)
+    tokens += interactive.exhaust_lexer()
+    return interactive.feed_eof()
 
 
 def _unreadable(token) -> tuple:
@@ -130,14 +150,20 @@ def quick_parser() -> QuickParser | None:
 MAX_SYNTAX_ERRORS = 10
 
 
-def parse(text: str, path: str) -> ast.RulesFile | list[Diagnostic]:
-    """The AST of `text`, or its syntax errors as diagnostics."""
+def parse(text: str, path: str, tokens: list | None = None) -> ast.RulesFile | list[Diagnostic]:
+    """The AST of `text`, or its syntax errors as diagnostics.
+
+    `tokens`, when given, receives every token of a text that parses, in order (whitespace and comments
+    are not tokens): `fmt.py` lays them out again.
+    """
     with _PARSING:
         _BUILDER.start_file(path)
         try:
             quick = quick_parser()
-            return quick.parse(text) if quick is not None else parser().parse(text)
+            return quick.parse(text, tokens) if quick is not None else _lark_parse(text, tokens)
         except (NotReadable, UnexpectedInput):
+            if tokens is not None:
+                tokens.clear()  # the text has a syntax error: it has no tokens to lay out
             return _recovering_parse(text, path)
         finally:
             _BUILDER.start_file("<string>")  # let go of the file's names and numbers
