@@ -46,6 +46,7 @@ from ..limits import LATEST, MAX_COUNT_DIGITS, MAX_REQUESTS
 from ..moments import instant_of
 from ..rating import CYCLE_SECONDS
 from ..records import REQUIRED_TOKENS, TOKEN_SUFFIX
+from ..source import location
 from ..tables import NO_PRICES, Offer, PriceBook, Tier
 
 frozen = attrs.frozen(slots=True)
@@ -121,6 +122,8 @@ class RatingQuery:
     scale: int  # decimals of every amount
     odd_timestamps_sql: str  # the distinct timestamp texts of `usage` the SQL does not parse itself
     region_texts_sql: str  # the distinct region texts of `usage`, as they are matched
+    sources_table: str  # `rate_sources`: per tier and token type, where the book writes the rate (`script` only)
+    source_of_line: str  # a line's `rate_source` from `l` and `rs`: its rate's, or the quota or trial statement
 
     @property
     def rated(self) -> str:
@@ -145,7 +148,10 @@ class RatingQuery:
         head = f"WITH {usage}{self.book_tables},\n{self.rated_ctes},\nrated AS (\n{self.rated_select})"
         if rejects:
             return f"{head}\n{self.rejects_select}"
-        return f"{head},\n{self.lines_ctes}\n{self.lines_select}\nORDER BY {LINE_ORDER}"
+        return (f"{head},\n{self.lines_ctes},\n{self.sources_table},\nbook_lines AS (\n{self.lines_select})\n"
+                f"SELECT l.*, {self.source_of_line} AS rate_source\nFROM book_lines AS l\n"
+                "LEFT JOIN rate_sources AS rs ON rs.tier_id = l.tier_id AND rs.token_type = l.token_type\n"
+                f"ORDER BY {LINE_ORDER}")
 
     def usage_view(self, table: str) -> str:
         """`ratecard_usage` over a warehouse table of usage columns: every field as text. Records are numbered
@@ -321,6 +327,25 @@ class _Builder:
         names = ", ".join(f"cat_{i}" for i in range(len(self.columns)))
         return self._values("tier_flags", f"tier_id, {names}", rows, "0 AS tier_id")
 
+    def _sources_table(self) -> str:
+        """The printed query's `rate_sources`: the location (`rules/x.rules:28:26`) of each rate a line can have.
+        The engines leave it out: their writers name it from the tier, as the Python engine's do."""
+        rows = [f"({tier_id}, {literal(c.token_type)}, "
+                f"{literal(location(tier.rate_span(c.token_type, self.currency)))})"
+                for tier_id, tier in enumerate(self.tiers) for c in self.columns
+                if c.token_type in tier.token_types]
+        return self._values("rate_sources", "tier_id, token_type, rate_source", rows,
+                            "0 AS tier_id, '' AS token_type, '' AS rate_source")
+
+    def _source_of_line(self) -> str:
+        credits = [(kind, statement) for kind, statement in (("quota", self.book.quota), ("trial", self.book.trial))
+                   if statement is not None]
+        if not credits:
+            return "rs.rate_source"
+        cases = " ".join(f"WHEN {literal(kind)} THEN {literal(location(statement.span))}"
+                         for kind, statement in credits)
+        return f"CASE l.kind {cases} ELSE rs.rate_source END"
+
     def _decimal(self, value: Decimal) -> str:
         return f"CAST({literal(format(value, 'f'))} AS DECIMAL(38, {self.scale}))"
 
@@ -339,7 +364,7 @@ class _Builder:
         lines_ctes, lines_select = self._lines()
         return RatingQuery(book_tables, rated_ctes, rated_select, lines_ctes, lines_select, self._rejects(),
                            self.columns, self.offers, tuple(self.tiers), self.scale, self._odd_texts(),
-                           self._region_texts())
+                           self._region_texts(), self._sources_table(), self._source_of_line())
 
     def _fields(self) -> str:
         tokens = ",\n    ".join(f"{c.column} AS raw_{i}, {_trim(c.column)} AS s_{i}"
