@@ -81,6 +81,18 @@ def plan_outputs(out: str | None, rejects: str | None, usage: Sequence[str], rea
     return plan
 
 
+def single_output(out: str | None, read: Sequence[str]) -> Path | None:
+    """The `--out` of a command that writes one file: None for standard output, else a path that is none of
+    the files in `read` and replaces nothing but a regular file (the rules of `plan_outputs`)."""
+    if out in (None, STDIO):
+        return None
+    path = Path(out)
+    if not path.name or path.is_dir():
+        raise UsageError(f"cannot write {out}: it is a directory", "name a file to write")
+    _check_output("--out", path, [(name, _identity(name)) for name in read if os.path.isfile(name)])
+    return path
+
+
 def _check_usage(usage: Sequence[str]) -> list[tuple[str, object]]:
     """Every usage file exists and is named once; gives each with its identity."""
     seen: list[tuple[str, object]] = []
