@@ -3,7 +3,7 @@
 Takes `Diagnostic`s (with the sources they point into) and gives text in the
 form compilers use: `path:line:col: error[CODE]: message`, the source line, a
 caret under the span, and `help: ...`. Also the JSON and GitHub-annotation
-forms `rulecheck` offers.
+forms `rulecheck` offers (its SARIF form is `sarif.py`).
 """
 
 from __future__ import annotations
@@ -41,12 +41,16 @@ def diagnostic_dict(diagnostic: Diagnostic) -> dict[str, Any]:
     }
 
 
+def message_with_hint(diagnostic: Diagnostic) -> str:
+    """The message on one line with its hint, for tools that show only one text."""
+    return diagnostic.message + (f" (help: {diagnostic.hint})" if diagnostic.hint else "")
+
+
 def diagnostic_github(diagnostic: Diagnostic) -> str:
     """A GitHub Actions workflow command that annotates the line."""
     span = diagnostic.span
     level = "error" if diagnostic.is_error else "warning"
-    message = diagnostic.message + (f" (help: {diagnostic.hint})" if diagnostic.hint else "")
-    message = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    message = message_with_hint(diagnostic).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
     where = f"file={span.path}"
     if span.line > 0:
         where += f",line={span.line},col={span.column},endLine={span.end_line},endColumn={span.end_column}"

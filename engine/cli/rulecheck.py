@@ -2,7 +2,7 @@
 
 Takes `.rules` files or directories (default `rules/`), parses and checks every
 book and runs its worked examples, and gives diagnostics on stdout in text,
-JSON or GitHub-annotation form. Exit codes: 0 clean, 1 findings (warnings only
+JSON, GitHub-annotation or SARIF form. Exit codes: 0 clean, 1 findings (warnings only
 with `--strict`), 2 a usage error or unreadable input, 70 a bug in rulecheck
 (the traceback is saved, see `crash.py`), 130 interrupted, 141 the reader of
 the output went away (`rulecheck | head`).
@@ -25,6 +25,7 @@ from ..loader import analyze, analyze_program, collector_paused, read
 from ..source import Source, Span
 from .crash import report_crash
 from .render import diagnostic_dict, diagnostic_github, diagnostic_text
+from .sarif import sarif_log
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 130, 141
 
@@ -35,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help=".rules files or directories (default: rules/)")
     parser.add_argument("--strict", action="store_true", help="warnings fail too")
     parser.add_argument("--version", action="version", version=f"rulecheck (ratecard {__version__})")
-    parser.add_argument("--format", choices=("text", "json", "github"), default="text")
+    parser.add_argument("--format", choices=("text", "json", "github", "sarif"), default="text")
     parser.add_argument("--explain", metavar="BOOK",
                         help="print the book as the engine understands it (a path or a shipped book's name)")
     args = parser.parse_args(argv)
@@ -74,7 +75,7 @@ def _check(args: argparse.Namespace) -> int:
     warnings = len(diagnostics) - errors
     _report(args.format, sources, diagnostics, books)
     summary = f"rulecheck: {books} book(s) checked, {errors} error(s), {warnings} warning(s)"
-    print(summary, file=sys.stderr if args.format == "json" else sys.stdout)
+    print(summary, file=sys.stderr if args.format in ("json", "sarif") else sys.stdout)
     if missing or any(d.code == "R002" and d.span.line == 0 for d in diagnostics):
         return EXIT_USAGE
     if errors or (args.strict and warnings):
@@ -115,6 +116,8 @@ def _is_shared_file(program: Program) -> bool:
 def _report(form: str, sources: dict[str, Source], diagnostics: list[Diagnostic], books: int) -> None:
     if form == "json":
         print(json.dumps({"books": books, "diagnostics": [diagnostic_dict(d) for d in diagnostics]}, indent=2))
+    elif form == "sarif":
+        print(json.dumps(sarif_log(diagnostics), indent=2))
     elif form == "github":
         for diagnostic in diagnostics:
             print(diagnostic_github(diagnostic))
