@@ -57,7 +57,7 @@ from .records import (
     shown,
 )
 from .source import Span
-from .tables import NO_PRICES, Offer, PriceBook, Tier, UnitPrice
+from .tables import NO_PRICES, Offer, PriceBook, Quota, Tier, UnitPrice
 
 PROGRESS_EVERY = 8192  # records (or lines) between two calls of `on_progress`
 _new_tuple = tuple.__new__  # skips a NamedTuple's Python-level __new__: bill lines and quota entries are many
@@ -267,6 +267,13 @@ def line_context(book: PriceBook, currency: str) -> LineContext:
     return LineContext(currency, book.unit_label, book.quantum, book.round_mode, CYCLE_SECONDS[book.cycle],
                        quota.title if quota else "", trial.reason if trial else "", quota.span if quota else None,
                        trial.span if trial else None)
+
+
+def quota_window_end(quota: Quota, first_use: datetime) -> datetime:
+    """When an account's free quota ends: its window after the account's first use."""
+    if quota.window_unit == "months":
+        return add_months(first_use, quota.window_length)
+    return first_use + timedelta(days=quota.window_length)
 
 
 def _check_bill_arguments(records, assume_tz, ledger, on_reject, on_progress) -> None:
@@ -502,12 +509,6 @@ class _Biller:
 
     # -- the end: credits, lines, totals ------------------------------------
 
-    def _window_end(self, first_use: datetime) -> datetime:
-        quota = self.book.quota
-        if quota.window_unit == "months":
-            return add_months(first_use, quota.window_length)
-        return first_use + timedelta(days=quota.window_length)
-
     def _quota_credits(self) -> tuple[dict[str, dict[LineKey, dict[str, int]]], dict[str, AccountQuota]]:
         credits: dict[str, dict[LineKey, dict[str, int]]] = {}
         accounts = dict(self.ledger.accounts)
@@ -519,7 +520,7 @@ class _Biller:
             consumed = before.consumed if before else 0
             prefix = state.prefix
             if prefix is not None:
-                window_end = instant_of(self._window_end(first_use))
+                window_end = instant_of(quota_window_end(self.book.quota, first_use))
                 remaining = prefix.free
                 account_credits = credits.setdefault(account, {})
                 for entry in prefix.entries:
