@@ -28,6 +28,7 @@ from .pagemodel import (
     RegionGroup,
     WorkedExample,
     display_range,
+    type_name,
 )
 from .tables import Tier
 
@@ -149,7 +150,7 @@ def _model(model: ModelSection, anchor: str) -> list[str]:
     out = [f'<section class="model" id="{anchor}" data-model="{esc(model.name)}">', f"<h3>{esc(model.name)}</h3>",
            f'<p class="tiering">{esc(model.tiering.capitalize())}.</p>']
     if model.not_billed:
-        names = ", ".join(t.replace("_", " ").capitalize() for t in model.not_billed)
+        names = ", ".join(type_name(t) for t in model.not_billed)
         out.append(f'<p class="not-billed-types" data-not-billed="{esc(" ".join(model.not_billed))}">'
                    f"{esc(names)} tokens are not billed.</p>")
     for number, group in enumerate(model.groups, start=1):

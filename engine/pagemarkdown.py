@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 
 from .money import plain
-from .pagemodel import NO_PRICE, Page, PriceTable, display_range
+from .pagemodel import NO_PRICE, Page, PriceTable, display_range, type_name
 
 _MARKDOWN_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]|~#!"} | {"&": "&amp;", "\n": " ", "\r": " "})
 _HTML_START = re.compile(r"<(?=[A-Za-z/!?])")
@@ -46,7 +46,7 @@ def render_markdown(page: Page) -> str:
     for model in page.models:
         out += ["", f"### {md(model.name)}", "", md(model.tiering.capitalize()) + "."]
         if model.not_billed:
-            out.append(f"{md(', '.join(t.capitalize() for t in model.not_billed))} tokens are not billed.")
+            out.append(f"{md(', '.join(type_name(t) for t in model.not_billed))} tokens are not billed.")
         for group in model.groups:
             out += ["", f"#### {md(group.heading)}", ""]
             out += _md_table(["Region ID", "Display names"],

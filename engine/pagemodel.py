@@ -252,13 +252,14 @@ def _table(book: PriceBook, model: str, region: Region, table: TierTable, curren
     token_types = list(dict.fromkeys(t for tier in table.tiers for t in tier.token_types))
     columns = []
     for token_type in token_types:
-        name = token_type.replace("_", " ").capitalize()
+        name = type_name(token_type)
         if all(token_type in tier.not_billed or token_type not in tier.token_types for tier in table.tiers):
             columns.append(PriceColumn(token_type, None, f"{name} tokens", ""))
             continue
+        # A column per shown currency the table has a price in; with none of them, the first, empty (all "—").
+        priced = [c for c in currencies if any(token_type in tier.prices.get(c, {}) for tier in table.tiers)]
         columns += [PriceColumn(token_type, currency, f"{name} price", f"{currency}/{book.unit_label}")
-                    for currency in currencies if any(token_type in tier.prices.get(currency, {})
-                                                      for tier in table.tiers)]
+                    for currency in priced or currencies[:1]]
     rows = tuple(TierRow(tier, tier.label, tier_bounds(tier), tuple(_cell(tier, column) for column in columns))
                  for tier in table.tiers)
     missing = tuple(c for c in currencies if any(cell.currency == c and cell.billed and cell.price is None
@@ -353,7 +354,7 @@ def _conditions(book: PriceBook, example: Example, region: Region | None, quote:
     if example.requests > 1:
         rows.append(("Calls", f"{example.requests:,}"))
     per = " per call" if example.requests > 1 else ""
-    rows += [(f"{token_type.replace('_', ' ').capitalize()} tokens{per}", f"{count:,}")
+    rows += [(f"{type_name(token_type)} tokens{per}", f"{count:,}")
              for token_type, count in example.tokens]
     if example.at is not None:
         rows.append(("At", moment_text(example.at, book.zone)))
@@ -371,7 +372,7 @@ def _itemised_steps(book: PriceBook, quote: Quote) -> tuple[str, ...]:
     if not lines:
         return ("Cost = 0 (no token type of this request is billed)",)
     per_unit = f"/{book.unit_tokens}" if book.unit_tokens != 1 else ""
-    steps = ["Cost = " + " + ".join(f"{_type_name(line.token_type)} Cost" for line in lines),
+    steps = ["Cost = " + " + ".join(f"{type_name(line.token_type)} Cost" for line in lines),
              "= " + " + ".join(f"{line.unit_price} × {line.tokens}{per_unit}" for line in lines)]
     if len(lines) > 1:
         steps.append("= " + " + ".join(str(amount) for amount in _rounded_parts(book, quote, lines)))
@@ -409,5 +410,6 @@ def _rounded_parts(book: PriceBook, quote: Quote, lines) -> list[Decimal]:
     return rounded
 
 
-def _type_name(token_type: str) -> str:
+def type_name(token_type: str) -> str:
+    """A token type as a heading writes it: `cached_input` is `Cached input`."""
     return token_type.replace("_", " ").capitalize()
