@@ -36,6 +36,7 @@ import attrs
 
 from . import ast
 from .errors import RulesError
+from .loader import collector_paused
 from .parse import parse
 from .source import Source
 
@@ -70,10 +71,11 @@ class Lexed:
 
 def format_text(text: str, path: str = "<string>") -> str:
     """The canonical layout of the whole text of a rules file; `RulesError` when it does not parse."""
-    tree, lexed = read(text, path)
-    layout = _Layout(lexed)
-    layout.statements(tree.items, 0)
-    return _render(lexed, layout)
+    with collector_paused():  # a big book makes millions of objects, and no cycles (see `collector_paused`)
+        tree, lexed = read(text, path)
+        layout = _Layout(lexed)
+        layout.statements(tree.items, 0)
+        return _render(lexed, layout)
 
 
 def read(text: str, path: str = "<string>") -> tuple[ast.RulesFile, Lexed]:
@@ -194,12 +196,11 @@ class _Layout:
 
     def statement(self, node, indent: int) -> None:
         if isinstance(node, ast.Book):
-            self.block(node, node.body, indent, self.statements)
+            self.block(node, node.body, indent)
         elif isinstance(node, ast.Model):
-            body = sorted((*node.selectors, *node.tables), key=self.first)
-            self.block(node, body, indent, self.statements)
+            self.block(node, sorted((*node.selectors, *node.tables), key=self.first), indent)
         elif isinstance(node, ast.Quota):
-            self.block(node, node.clauses, indent, self.statements)
+            self.block(node, node.clauses, indent)
         elif isinstance(node, ast.Example):
             self.example(node, indent)
         elif isinstance(node, ast.Group):
@@ -207,12 +208,12 @@ class _Layout:
         else:
             self.line(self.first(node), self.last(node), indent)
 
-    def block(self, node, body: Sequence, indent: int, lay_out) -> None:
+    def block(self, node, body: Sequence, indent: int) -> None:
         """`header {`, the body one level in, `}`."""
         first, close = self.first(node), self.last(node)
         opening = self.first(body[0]) - 1 if body else close - 1
         self.line(first, opening, indent)
-        lay_out(body, indent + INDENT)
+        self.statements(body, indent + INDENT)
         self.start(close, indent, CLOSE, indent + INDENT)
 
     def example(self, node: ast.Example, indent: int) -> None:
