@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -394,3 +395,11 @@ def test_the_default_path_is_rules(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert fmt("--check") == 1 and capsys.readouterr().out == "rules/messy.rules\n"
     assert fmt("--check", str(rules_dir())) == 0
+
+
+def test_the_example_of_the_documentation():
+    blocks = re.findall(r"```rules\n(.*?)```", (TESTS.parent / "docs" / "fmt.md").read_text(encoding="utf-8"), re.DOTALL)
+    before, after = blocks
+    assert format_text(before) == after
+    assert format_text(after) == after
+    assert compiled(after, rules_dir() / "demo.rules") == compiled(before, rules_dir() / "demo.rules")
