@@ -13,12 +13,17 @@ Absolute paths and paths that climb out of the root's directory with `..` are
 refused unless `allow_outside_root` is set. An include that cannot be read is
 one error: the program is then marked incomplete, and the checker does not
 echo it with an "unknown region" for every name the file would have declared.
+
+Files are read from the file system unless `read_program` is given other
+`Files` (a git revision: `revisions.py`), which then serve the root and its
+includes alike.
 """
 
 from __future__ import annotations
 
 import errno
 from pathlib import Path
+from typing import Protocol
 
 import attrs
 
@@ -31,6 +36,32 @@ from .source import Probe, Source, Span, decode_rules, look
 UNREADABLE = "R002"
 INCLUDE_CYCLE = "R003"
 INCLUDE_ESCAPES = "R004"
+
+
+class Files(Protocol):
+    """Where a program's files are read from: the file system, or another store of paths (a git revision)."""
+
+    def look(self, path: Path) -> tuple[Probe, bytes | None, OSError | None]:
+        """The bytes at `path` (or the error that kept them), with the probe that records the look."""
+
+    def display(self, path: Path) -> str:
+        """How diagnostics name the file at `path`."""
+
+
+class FileSystem:
+    """The files of the file system, named relative to the current directory when they are under it."""
+
+    def look(self, path: Path) -> tuple[Probe, bytes | None, OSError | None]:
+        return look(path)
+
+    def display(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(Path.cwd()))
+        except ValueError:
+            return str(path)
+
+
+FILE_SYSTEM = FileSystem()
 
 
 @attrs.frozen(slots=True)
@@ -47,20 +78,22 @@ class Program:
         return next((f for f in self.files if f.path == self.root), None)
 
 
-def read_program(path: str | Path, allow_outside_root: bool = False) -> Program:
-    """Read and parse `path` and its includes."""
+def read_program(path: str | Path, allow_outside_root: bool = False, files: Files = FILE_SYSTEM,
+                 name: str | None = None) -> Program:
+    """Read and parse `path` and its includes from `files`; diagnostics name the root `name` (default: the path)."""
     path = Path(path)
-    reader = _Reader(path.resolve().parent, allow_outside_root)
-    found, data, error = look(path.absolute())
+    name = str(path) if name is None else name
+    reader = _Reader(path.resolve().parent, allow_outside_root, files)
+    found, data, error = files.look(path.absolute())
     reader.probes.append(found)
-    text = _decoded(data, error, str(path))
+    text = _decoded(data, error, name)
     del data  # a big book's bytes are not kept while its text is parsed
     if isinstance(text, tuple):
         message, hint = text
-        return Program(str(path), (), {}, (Diagnostic(UNREADABLE, message, Span.whole(str(path)), hint),),
+        return Program(name, (), {}, (Diagnostic(UNREADABLE, message, Span.whole(name), hint),),
                        True, tuple(reader.probes))
-    reader.add(str(path), text, path.resolve(), ())
-    return reader.program(str(path))
+    reader.add(name, text, path.resolve(), ())
+    return reader.program(name)
 
 
 def read_text_program(text: str, name: str = "<string>", base_dir: str | Path | None = None,
@@ -86,9 +119,10 @@ def _decoded(data: bytes | None, error: OSError | None, name: str) -> str | tupl
 
 
 class _Reader:
-    def __init__(self, root_dir: Path, allow_outside_root: bool) -> None:
+    def __init__(self, root_dir: Path, allow_outside_root: bool, files: Files = FILE_SYSTEM) -> None:
         self.root_dir = root_dir
         self.allow_outside_root = allow_outside_root
+        self.store = files
         self.files: list[ast.RulesFile] = []
         self.sources: dict[str, Source] = {}
         self.diagnostics: list[Diagnostic] = []
@@ -154,7 +188,7 @@ class _Reader:
         if not requested.is_absolute() and (shipped / requested).resolve().is_relative_to(shipped):
             places.append(shipped / requested)
         for place in places:
-            probe, data, error = look(place)
+            probe, data, error = self.store.look(place)
             self.probes.append(probe)
             if data is not None:
                 return Path(probe.resolved), data
@@ -167,10 +201,7 @@ class _Reader:
         return None
 
     def _display(self, target: Path) -> str:
-        try:
-            return str(target.relative_to(Path.cwd()))
-        except ValueError:
-            return str(target)
+        return self.store.display(target)
 
     def _error(self, code: str, message: str, node: ast.Include, hint: str) -> None:
         self.diagnostics.append(Diagnostic(code, message, node.span, hint))

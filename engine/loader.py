@@ -123,6 +123,12 @@ def analyze(path_or_name: str | Path, allow_outside_root: bool = False) -> Analy
     return analyze_program(read(path, allow_outside_root))
 
 
+def load_program(program: Program) -> PriceBook:
+    """The book of a program read already (from text, or from other `include.Files` such as a git revision),
+    compiled as `load` compiles a file, not cached; any error diagnostic raises `RulesError`."""
+    return _book_or_raise(analyze_program(program, run_examples=False))
+
+
 def _book_or_raise(analysis: Analysis) -> PriceBook:
     if analysis.book is None or analysis.errors:
         raise RulesError(analysis.diagnostics, analysis.program.sources)
@@ -165,4 +171,4 @@ def loads(text: str, name: str = "<string>", base_dir: str | Path | None = None,
     from .include import read_text_program
     with collector_paused():
         program = read_text_program(text, name, base_dir, allow_outside_root)
-    return _book_or_raise(analyze_program(program, run_examples=False))
+    return load_program(program)
