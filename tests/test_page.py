@@ -26,6 +26,7 @@ class PageReader(HTMLParser):
         self.cell_texts: dict[tuple, str] = {}
         self.not_billed: set[tuple] = set()  # (model, regions, table, tier, token type)
         self.bounds: dict[tuple, tuple[int, int | None]] = {}  # (model, regions, table, tier) -> (lower, upper)
+        self.examples: list[dict[str, str]] = []  # per example, its article's data attributes
         self.steps: list[list[str]] = []  # per example, its computation
         self.results: list[dict[str, str]] = []  # per example, the result's data attributes
         self.references: list[str] = []  # every src and href
@@ -63,6 +64,8 @@ class PageReader(HTMLParser):
                 self._cell = key + (a["data-currency"], a["data-token-type"])
                 self.prices[self._cell] = a["data-price"]
                 self._text = []
+        if tag == "article" and "example" in classes:
+            self.examples.append(a)
         if tag == "div" and "computation" in classes:
             self.steps.append([])
         if tag == "div" and "step" in classes:
