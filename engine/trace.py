@@ -20,10 +20,11 @@ first, and their ledger is the one it is billed with. `trace_text` and
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import attrs
 
@@ -32,11 +33,11 @@ from .errors import PricingError, RatecardError, RecordError
 from .explain import mode_text, quota_terms, range_text
 from .moments import format_zone, from_instant
 from .money import plain
-from .rating import CYCLE_SECONDS, Rater, RatedRecord
+from .rating import CYCLE_SECONDS, RatedRecord, Rater
 from .records import Line, RawRecord, Reject, UsageRecord, json_record, read_usage
 from .source import Source, Span, decode_rules, location, shown_path
-from .writers import totals_fields
 from .tables import Offer, PriceBook, Tier, TierTable, find_offer, resolve_region, select_tier, table_at
+from .writers import totals_fields
 
 frozen = attrs.frozen(slots=True)
 
@@ -237,7 +238,7 @@ class _Walk:
             if placed is None or isinstance(verdict, RecordError):
                 raise _Failed("record", verdict, span)
             steps.append(self.record_step(placed, rated, span, text))
-            offer, tier = self.place(placed, steps)
+            tier = self.place(placed, steps)
             if verdict is not None:  # past the tier: a token type this tier cannot price
                 raise _Failed("rate", verdict, tier.span)
         except _Failed as failed:
@@ -266,7 +267,7 @@ class _Walk:
         return self.step("record", f"{moment.isoformat()}, account {account}, {model} in {region!r}", details,
                          span, text)
 
-    def place(self, placed: tuple, steps: list[Step]) -> tuple[Offer, Tier]:
+    def place(self, placed: tuple, steps: list[Step]) -> Tier:
         """The region, group, table and tier steps, with the lookups the rater makes; `_Failed` at a failure."""
         instant, _, region, model, token_types, counts, requests, _ = placed
         book = self.book
@@ -290,8 +291,9 @@ class _Walk:
             raise _Failed("table", error) from None
         try:
             table = table_at(book, offer, moment) if offer.dated else offer.tables[0]
-        except PricingError as error:
-            raise _Failed("table", error, _table_spans(offer)) from None
+        except PricingError as error:  # the book is out of force (no statement of it is kept), or no table is in
+            in_book = (book.start is None or moment >= book.start) and (book.end is None or moment < book.end)
+            raise _Failed("table", error, offer.tables[0].span if in_book else None) from None
         steps.append(self.table_step(offer, table, groups, moment))
         selector = offer.selector
         per_request = counts[token_types.index(selector)] if selector in token_types else 0
@@ -300,14 +302,17 @@ class _Walk:
         except PricingError as error:
             raise _Failed("tier", error, table.tiers[-1].span) from None
         steps.append(self.tier_step(offer, table, tier, per_request, requests))
-        return offer, tier
+        return tier
 
     def table_step(self, offer: Offer, table: TierTable, groups: list[str], moment) -> Step:
         place = groups[0] if groups else offer.region.id
         when = range_text(table.start, table.end)
         details = [f"{len(table.tiers)} tier{'s' if len(table.tiers) != 1 else ''}, in force {when}"]
-        if offer.dated:
-            details.append(f"in force at {moment.isoformat()}")
+        book = self.book
+        if book.start is not None or book.end is not None:
+            details.append(f"the book is in force {range_text(book.start, book.end)}")
+        if table.start is not None or table.end is not None or book.start is not None or book.end is not None:
+            details.append(f"the record's time {moment.isoformat()} is within it")
         return self.step("table", f"{offer.model} rates for {place}", details, table.span)
 
     def tier_step(self, offer: Offer, table: TierTable, tier: Tier, per_request: int, requests: int) -> Step:
@@ -338,9 +343,9 @@ class _Walk:
         listed = " + ".join(plain(line.amount) for line in usage) or "0"
         details = [f"list price: {listed} = {plain(totals.list)}",
                    f"credits: {plain(totals.credits)}",
-                   f"rounded to {book.round_places} decimals, {mode_text(book.round_mode)}: list {currency} "
-                   f"{totals.list_rounded}, billed {currency} {totals.billed_rounded} (a bill rounds each "
-                   "account's totals, not each record)"]
+                   (f"rounded to {book.round_places} decimals, {mode_text(book.round_mode)}: list {currency} "
+                    f"{totals.list_rounded}, billed {currency} {totals.billed_rounded} (a bill rounds each "
+                    "account's totals, not each record)")]
         steps.append(self.step("total", f"{currency} {plain(totals.billed)} = list {plain(totals.list)} + credits "
                                         f"{plain(totals.credits)}", details))
         return self.trace(origin, steps, None, totals, lines)
@@ -349,8 +354,7 @@ class _Walk:
         book = self.book
         if not line.billed:
             return self.step("rate", f"{line.token_type}: {line.quantity} tokens, not billed = 0", (), line.source)
-        details = [f"{line.currency} {line.unit_price} per {book.unit_label} = {plain(line.price.per_token)} per "
-                   "token"]
+        details = [f"{line.currency} {line.unit_price} per {book.unit_label} = {plain(line.price.per_token)} per token"]
         if requests != 1:
             details.insert(0, f"{line.quantity // requests} tokens x {requests} requests = {line.quantity} tokens")
         return self.step("rate", f"{line.token_type}: {_product(line, book)} = {plain(line.amount)}", details,
@@ -401,10 +405,6 @@ class _Walk:
 def _product(line: BillLine, book: PriceBook) -> str:
     """`750 x 0.000480 / 1000`: the line's tokens times the price as written, per pricing unit."""
     return f"{line.quantity} x {line.unit_price} / {book.unit_tokens}"
-
-
-def _table_spans(offer: Offer) -> Span | None:
-    return offer.tables[0].span if offer.tables else None
 
 
 # --- rendering -------------------------------------------------------------------------------------
