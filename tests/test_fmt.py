@@ -403,3 +403,11 @@ def test_the_example_of_the_documentation():
     assert format_text(before) == after
     assert format_text(after) == after
     assert compiled(after, rules_dir() / "demo.rules") == compiled(before, rules_dir() / "demo.rules")
+
+
+def test_formatting_needs_no_quick_parser(monkeypatch):
+    """Where Lark's tables cannot be driven directly, Lark parses alone and hands over the same tokens."""
+    monkeypatch.setattr("ratecard.parse.quick_parser", lambda: None)
+    assert format_text(MESSY) == MESSY_FORMATTED
+    with pytest.raises(RulesError):
+        format_text("book b {\n")
