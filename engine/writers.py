@@ -43,7 +43,7 @@ FOCUS_COLUMNS = (
     "InvoiceIssuerName", "ListCost", "ListUnitPrice", "PricingCategory", "PricingQuantity", "PricingUnit",
     "ProviderName", "PublisherName", "RegionId", "RegionName", "ServiceCategory", "ServiceName",
     "ServiceSubcategory", "SkuId", "SkuMeter", "SkuPriceDetails", "SkuPriceId", "Tags",
-    "x_ChargeKind", "x_BilledCostRounded", "x_RateSource",
+    "x_ChargeKind", "x_BilledCostRounded",
 )
 SERVICE_CATEGORY, SERVICE_SUBCATEGORY = "AI and Machine Learning", "Generative AI"
 
@@ -222,7 +222,6 @@ def focus_row(line: BillLine, book: PriceBook) -> dict[str, Any]:
     provider = provider_name(book)
     tier = line.tier
     upper = "" if tier.upper is None else str(tier.upper)
-    source = rate_source(line)
     return {
         "BilledCost": amount,
         "BillingAccountId": line.account,
@@ -260,14 +259,14 @@ def focus_row(line: BillLine, book: PriceBook) -> dict[str, Any]:
                                        "x_Tier": tier.label, "x_TierBasis": "tokens per request"},
                                       separators=(",", ":")),
         "SkuPriceId": f"{book.name}:{line.model}:{region.id}:{tier.lower}-{upper}:{line.token_type}",
-        "Tags": _source_tag(source),
+        "Tags": _source_tag(rate_source(line)),
         "x_ChargeKind": line.kind,
         "x_BilledCostRounded": str(line.amount_rounded),
-        "x_RateSource": source,
     }
 
 
-#: The provider-defined tag key (docs/focus.md: Tags) under which a FOCUS row names the rate that priced it.
+#: The provider-defined tag (docs/focus.md: Tags) by which a FOCUS row names the rate that priced it: FOCUS wants
+#: no custom column that repeats a FOCUS column, so this is the only place a FOCUS export writes it.
 SOURCE_TAG = "ratecard.source"
 
 
