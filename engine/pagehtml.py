@@ -190,9 +190,9 @@ def _price_table(model: ModelSection, group: RegionGroup, table: PriceTable, anc
         cells = [] if table.flat else [(f'<th scope="row"><span class="range">{esc(display_range(row.range))}</span>'
                                        f'<span class="bounds">{esc(display_range(row.bounds))}</span></th>')]
         for cell in row.cells:
-            kind = "price" if cell.billed and cell.price is not None else ("no-price" if cell.billed else "not-billed")
+            kind = "" if cell.price is not None else (" no-price" if cell.billed else " not-billed")
             price = f' data-price="{esc(cell.price)}"' if cell.price is not None else ""
-            cells.append(f'<td class="price {kind}" data-token-type="{esc(cell.token_type)}"'
+            cells.append(f'<td class="price{kind}" data-token-type="{esc(cell.token_type)}"'
                          f'{_currency_attribute(cell.currency)}{price}>{esc(cell.text)}</td>')
         out.append(f'<tr class="tier" data-tier="{tier.index}" data-label="{esc(tier.label)}" '
                    f'data-lower="{tier.lower}"{upper}>{"".join(cells)}</tr>')

@@ -57,7 +57,7 @@ def render_markdown(page: Page) -> str:
     out += ["", "## Billing examples"]
     for worked in page.examples:
         out += ["", f"### {md(worked.example.title)}", ""]
-        out += _md_table(["Billing condition", ""], [[md(what), md(value)] for what, value in worked.conditions])
+        out += _md_table(["Billing condition", "Value"], [[md(what), md(value)] for what, value in worked.conditions])
         if worked.steps:
             fence = "`" * max(3, 1 + max(len(run) for step in worked.steps for run in re.findall("`+", step + "`")))
             out += ["", fence + "text", *worked.steps, fence, "",

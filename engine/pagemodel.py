@@ -349,8 +349,11 @@ def _worked_example(book: PriceBook, example: Example) -> WorkedExample:
 
 def _conditions(book: PriceBook, example: Example, region: Region | None, quote: Quote | None
                 ) -> tuple[tuple[str, str], ...]:
-    where = example.place if region is None else f"{region.name}, ID {region.id}"
-    rows = [("Region", where), ("Model", example.model)]
+    if region is None:
+        rows = [("Region", example.place)]
+    else:
+        rows = [("Region", region.name), ("Region ID", region.id)]
+    rows.append(("Model", example.model))
     if example.requests > 1:
         rows.append(("Calls", f"{example.requests:,}"))
     per = " per call" if example.requests > 1 else ""

@@ -7,6 +7,7 @@ import os
 import re
 from decimal import Decimal
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 import ratecard
@@ -369,3 +370,37 @@ def test_standard_output_and_an_unknown_currency(capsys):
     assert capsys.readouterr().out.startswith("# E-MapReduce StarRocks AI Function\n")
     assert main(["page", STARROCKS, "--currency", "CNY"]) == 2
     assert "error[E520]: emr-starrocks-ai-function has no prices in 'CNY'" in capsys.readouterr().err
+
+
+BEYOND_THE_TOP = '''
+region r1 "Region One"
+book b "B" {
+  currency USD
+  price per 1K tokens
+  cycle hourly in UTC
+  round 6 half-up
+  model m { tier by input tokens per request
+    r1 { 0 < T <= 1K   input 0.001   output 0.002 } }
+  example "too big" { r1 m input 2000 output 1 => USD 0.003 }
+}
+'''
+
+
+def test_an_example_that_cannot_be_priced_is_shown_with_the_reason():
+    worked = build_page(ratecard.loads(BEYOND_THE_TOP)).examples[0]
+    assert worked.steps == () and worked.quote is None
+    assert "beyond the highest tier of m in r1" in worked.problem
+    assert "This example does not hold" in page_html(ratecard.loads(BEYOND_THE_TOP))
+
+
+DOCS = os.path.join(os.path.dirname(__file__), os.pardir, "docs", "page.md")
+
+
+def test_the_documented_excerpts_are_what_the_command_writes():
+    text = Path(DOCS).read_text(encoding="utf-8")
+    excerpts = re.findall(r"<!-- excerpt of: ratecard page (\S+)( --format markdown)? -->\n```\w+\n(.*?)\n```",
+                          text, re.DOTALL)
+    assert len(excerpts) == 4
+    for name, markdown, excerpt in excerpts:
+        book = ratecard.load(name)
+        assert excerpt in (page_markdown(book) if markdown else page_html(book))
