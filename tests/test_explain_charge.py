@@ -311,3 +311,15 @@ def test_the_trial_is_explained_with_its_credit(capsys):
             "          output: -(500000 x 0.0024 / 1000) = -1.2\n"
             f"          at {AI_CENTER}:20:3: trial until 2026-04-08T00:00+08:00") in out
     assert out.endswith("billed: CNY 0 (list 3.696, credits -3.696)\n")
+
+
+def test_the_examples_of_docs_explain_md_are_what_ratecard_prints(capsys, monkeypatch):
+    """Each `$ ratecard explain ...` block of docs/explain.md, run from the checkout, prints exactly what it shows."""
+    import re
+    import shlex
+    monkeypatch.chdir(ROOT)
+    blocks = re.findall(r"```\n\$ (ratecard explain .*?)\n(.*?)```", (ROOT / "docs" / "explain.md").read_text(), re.S)
+    assert len(blocks) == 4
+    for command, shown in blocks:
+        _, out, _ = cli(capsys, *shlex.split(command)[1:])
+        assert out == shown, command
