@@ -18,11 +18,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from functools import lru_cache
+from typing import ClassVar
 
 from pygments.lexer import RegexLexer, bygroups
 from pygments.token import (
     Comment,
-    Error,
     Keyword,
     Literal,
     Name,
@@ -100,15 +100,15 @@ class RatecardLexer(RegexLexer):
     """Pygments lexer for ratecard price books (`.rules`)."""
 
     name = "Ratecard"
-    aliases = ["ratecard", "rules"]
-    filenames = ["*.rules"]
-    mimetypes = ["text/x-ratecard"]
+    aliases: ClassVar[list[str]] = ["ratecard", "rules"]
+    filenames: ClassVar[list[str]] = ["*.rules"]
+    mimetypes: ClassVar[list[str]] = ["text/x-ratecard"]
 
-    tokens = {
+    tokens: ClassVar[dict[str, list]] = {
         "root": [
             (r"\s+", Whitespace),
             (r"#[^\n]*", Comment.Single),
-            (r'"(?=(?:[^"\\\n]|\\.)*")', String.Double, "string"),  # an unclosed quote is left to Error
+            (r'"(?=(?:[^"\\\n]|\\.)*")', String.Double, "string"),  # an unclosed quote is an error token
             (DATETIME, Literal.Date),
             (TIMEZONE, Keyword.Constant),
             (rf"(<)(\s*)({BOUND_VARIABLE})(?![A-Za-z0-9_-])", bygroups(Operator, Whitespace, Keyword.Pseudo)),

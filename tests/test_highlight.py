@@ -297,3 +297,21 @@ def test_vscode_manifest_points_at_the_grammar():
     configuration = json.loads((folder / language["configuration"]).read_text())
     assert configuration["comments"]["lineComment"] == "#"
     assert re.fullmatch(configuration["wordPattern"], "cn-hangzhou") and re.fullmatch(configuration["wordPattern"], "128K")
+
+
+def test_the_documented_pygmentize_commands(capsys, tmp_path):
+    from pygments.cmdline import main as pygmentize
+    book = str(ROOT / "rules" / "emr-starrocks-ai-function.rules")
+    assert pygmentize(["pygmentize", "-N", book]) == 0
+    assert capsys.readouterr().out == "ratecard\n"
+    out = tmp_path / "book.html"
+    assert pygmentize(["pygmentize", "-l", "ratecard", "-f", "html", "-O", "full,style=friendly", "-o", str(out),
+                       book]) == 0
+    assert '<span class="k">book</span>' in out.read_text() and 'class="err"' not in out.read_text()
+
+
+def test_the_documented_code_block_highlights():
+    docs = (ROOT / "docs" / "editors.md").read_text()
+    block = docs.split("```ratecard\n", 1)[1].split("```", 1)[0]
+    assert "tier by input tokens per request" in block
+    assert not [value for _, kind, value in tokens(block) if kind in Error]

@@ -143,3 +143,12 @@ def test_every_code_has_a_title_and_its_link_lands_on_its_heading():
 ])
 def test_heading_anchors_are_githubs(heading, anchor):
     assert heading_anchor(heading) == anchor
+
+
+def test_the_documented_result_is_rulechecks(capsys):
+    docs = (ROOT / "docs" / "editors.md").read_text()
+    [block] = re.findall(r'```json\n(\{"ruleId": "R020".*?)```', docs, re.DOTALL)
+    documented = json.loads(block)
+    _, log, err = run(capsys, "R020-tier-gap.rules")
+    assert log["runs"][0]["results"] == [documented]
+    assert err == "rulecheck: 1 book(s) checked, 1 error(s), 0 warning(s)\n"
