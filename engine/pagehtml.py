@@ -177,7 +177,7 @@ def _group(model: ModelSection, group: RegionGroup, anchor: str) -> list[str]:
 def _price_table(model: ModelSection, group: RegionGroup, table: PriceTable, anchor: str) -> list[str]:
     out = [f'<p class="in-force">In force {esc(table.in_force)}</p>'] if table.dated else []
     headings = [] if table.flat else [('<th scope="col">Token range<span class="bounds">'
-                                      f'{esc(_selector_words(table))}</span></th>')]
+                                      f"{esc(table.selector)} tokens per request</span></th>")]
     for column in table.columns:
         unit = f'<span class="unit">({esc(column.unit)})</span>' if column.unit else ""
         headings.append(f'<th scope="col" class="price" data-token-type="{esc(column.token_type)}"'
@@ -203,11 +203,6 @@ def _price_table(model: ModelSection, group: RegionGroup, table: PriceTable, anc
     if table.chart is not None:
         out += _figure(table.chart, f"{anchor}-chart", model.name, group.heading)
     return out
-
-
-def _selector_words(table: PriceTable) -> str:
-    selector = table.chart.selector if table.chart is not None else "selector"
-    return f"{selector} tokens per request"
 
 
 def _currency_attribute(currency: str | None) -> str:

@@ -106,6 +106,7 @@ class Chart:
 class PriceTable:
     in_force: str  # `always`, or `from ... until ...`
     dated: bool
+    selector: str  # the token type whose count per request chooses the tier
     flat: bool  # one rate for every request size: no token range column
     columns: tuple[PriceColumn, ...]
     rows: tuple[TierRow, ...]
@@ -265,7 +266,7 @@ def _table(book: PriceBook, model: str, region: Region, table: TierTable, curren
     missing = tuple(c for c in currencies if any(cell.currency == c and cell.billed and cell.price is None
                                                  for row in rows for cell in row.cells))
     return PriceTable(range_text(table.start, table.end), table.start is not None or table.end is not None,
-                      all(tier.label == "all" for tier in table.tiers), tuple(columns), rows,
+                      book.offers[(model, region.id)].selector, all(tier.label == "all" for tier in table.tiers), tuple(columns), rows,
                       _chart(book, model, region, table, currencies[0]), missing)
 
 
