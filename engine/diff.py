@@ -10,8 +10,9 @@ book) that the two books price differently. Per-region changes are gathered
 back into groups: when every region of a group changed alike, that is one
 change of the group.
 
-Prices are compared per token, and given per pricing unit of the new book
-(the unit is a setting of its own). Percentages are exact to 30 significant
+Prices are compared per token, and given per pricing unit as the books write
+them (when the unit changed, a setting of its own, both sides are given per
+unit of the new book). Percentages are exact to 30 significant
 digits.
 
 `bill_impact` bills the same usage with both books (the reference engine,
@@ -35,7 +36,7 @@ from .billing import Bill, bill
 from .errors import PricingError, RatecardError
 from .money import EXACT, ZERO, exact_sum
 from .records import UsageFiles
-from .tables import Example, Offer, PriceBook, TierTable
+from .tables import Example, Offer, PriceBook, TierTable, UnitPrice
 
 frozen = attrs.frozen(slots=True)
 
@@ -322,7 +323,7 @@ class _Places:
         groups = dict(old.groups) | dict(new.groups)  # a group both books have: as the new book has it
         # Larger groups first, so that a group wins over a smaller one inside it; then in book order.
         self.groups = sorted(groups.items(), key=lambda item: -len(item[1]))
-        self.group_rank = {name: rank for rank, name in enumerate([*new.groups, *old.groups])}
+        self.group_rank = {name: rank for rank, name in enumerate(dict.fromkeys([*new.groups, *old.groups]))}
         self.region_rank = {r: rank for rank, r in enumerate(dict.fromkeys([*new.regions, *old.regions]))}
 
     def cover(self, regions: Iterable[str]) -> list[Place]:
@@ -386,6 +387,7 @@ class _TableChanges:
     def __init__(self, old: PriceBook, new: PriceBook, places: _Places) -> None:
         self.old, self.new, self.places = old, new, places
         self.unit_tokens = new.unit_tokens
+        self.same_unit = old.unit_tokens == new.unit_tokens
         self.found: dict[tuple, set[str]] = {}  # a change, less its region -> the regions it is found in
         self.model_rank = {m: rank for rank, m in enumerate(dict.fromkeys([*new.models, *old.models]))}
         self.type_rank = {t: rank for rank, t in enumerate(dict.fromkeys(
@@ -419,7 +421,7 @@ class _TableChanges:
                 self._add(("tiers", model, period, before, after), region_id)
         for key in dict.fromkeys([*new_cells, *old_cells]):
             before, after = old_cells.get(key), new_cells.get(key)
-            if before != after:
+            if (before and before.per_token) != (after and after.per_token):
                 bounds, token_type, currency = key
                 self._add(("price", model, period, bounds, labels[bounds], token_type, currency,
                            self._per_unit(before), self._per_unit(after)), region_id)
@@ -431,20 +433,25 @@ class _TableChanges:
 
     @staticmethod
     def _cells(table: TierTable | None, book: PriceBook) -> tuple[dict, set, dict]:
-        """A table's prices per token by (bounds, token type, currency), its not-billed (bounds, token type)s,
-        and its tier labels by bounds, in tier order."""
+        """A table's prices by (bounds, token type, currency), its not-billed (bounds, token type)s, and its tier
+        labels by bounds, in tier order."""
         cells, free, labels = {}, set(), {}
         for tier in (table.tiers if table else ()):
             bounds = (tier.lower, tier.upper)
             labels[bounds] = tier.label
             for currency, prices in tier.prices.items():
                 for token_type, price in prices.items():
-                    cells[(bounds, token_type, currency)] = price.per_token
+                    cells[(bounds, token_type, currency)] = price
             free.update((bounds, token_type) for token_type in tier.not_billed)
         return cells, free, labels
 
-    def _per_unit(self, per_token: Decimal | None) -> Decimal | None:
-        return None if per_token is None else EXACT.multiply(per_token, self.unit_tokens).normalize(EXACT)
+    def _per_unit(self, price: UnitPrice | None) -> Decimal | None:
+        """The price per pricing unit of the new book: as written when both books have that unit."""
+        if price is None:
+            return None
+        if self.same_unit:
+            return price.per_unit
+        return EXACT.multiply(price.per_token, self.unit_tokens).normalize(EXACT)
 
     def _of_kind(self, kind: str) -> Iterable[tuple[tuple, Place]]:
         for change, regions in self.found.items():

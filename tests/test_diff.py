@@ -8,6 +8,7 @@ each (`_edited`), so each test names the change it makes.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from decimal import Decimal
@@ -90,7 +91,7 @@ def test_the_cli_shows_the_group_change_once_and_exits_1(tmp_path, capsys):
     assert (code, err) == (1, "")
     assert out.splitlines()[2:] == [
         "", "prices (per 1K tokens):",
-        "  qwen-plus  china (7 regions)  0 < T <= 128K  input  USD  0.000138  ->  0.00015  +8.70%"]
+        "  qwen-plus  china (7 regions)  0 < T <= 128K  input  USD  0.000138  ->  0.000150  +8.70%"]
 
 
 def test_a_tier_split_shows_both_tier_lists_and_the_new_tiers_prices(starrocks):
@@ -225,7 +226,7 @@ def test_rev_path_reads_includes_from_the_same_revision(repo, capsys, monkeypatc
     regions.write_text(regions.read_text().replace('"Beta Two"', '"Beta 2"'))  # the working tree only
     assert _run(capsys, "HEAD:rules/book.rules", "HEAD:rules/book.rules")[0] == 0
     code, out, _ = _run(capsys, "HEAD:rules/book.rules", "rules/book.rules")
-    assert code == 1 and out.splitlines()[2:] == ["", "structure:", '  region b-2 renamed: "Beta Two" -> "Beta 2"']
+    assert code == 1 and out.splitlines()[2:] == ["", "other changes:", '  region b-2 renamed: "Beta Two" -> "Beta 2"']
     monkeypatch.chdir(repo / "rules")  # ./PATH is relative to the current directory
     assert _run(capsys, "HEAD:./book.rules", "book.rules")[:2] == (1, out.replace("rules/book.rules", "book.rules")
                                                                    .replace("HEAD:book.rules", "HEAD:./book.rules"))
@@ -390,3 +391,26 @@ def test_help_states_the_exit_codes(capsys):
         main(["diff", "--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert "exit status: 0 nothing changed" in out and "; 1 something changed; 2 an error" in out
+
+
+# --- docs/diff.md ---------------------------------------------------------------------------------
+
+def test_the_documented_review(tmp_path, monkeypatch, capsys):
+    """docs/diff.md's review, run: its change applied with git apply to a clone of the shipped rules, and its
+    commands' outputs (Markdown with the usage, text without) and its Python block held to the page."""
+    page = (ROOT / "docs" / "diff.md").read_text(encoding="utf-8")
+    block = {kind: re.findall(rf"```{kind}\n(.*?)```", page, re.DOTALL)[0] for kind in ("diff", "markdown", "text",
+                                                                                        "python")}
+    shutil.copytree(rules_dir(), tmp_path / "rules")
+    shutil.copy(USAGE, tmp_path / "last-month.csv")
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-q", "-m", "the shipped rules")
+    (tmp_path / "change.diff").write_text(block["diff"])
+    _git(tmp_path, "apply", "change.diff")
+    monkeypatch.chdir(tmp_path)
+    book = "rules/emr-starrocks-ai-function.rules"
+    assert _run(capsys, f"HEAD:{book}", book, "--usage", "last-month.csv", "--format", "markdown") == (
+        1, block["markdown"], "")
+    assert _run(capsys, f"HEAD:{book}", book) == (1, block["text"], "")
+    exec(compile(block["python"], "docs/diff.md", "exec"), {})  # noqa: S102 (our own page's example)

@@ -73,8 +73,13 @@ def price_change_text(change: PriceChange) -> str:
     return {"new": "new", "removed": "removed"}.get(change.kind) or percent_text(change.percent)
 
 
+def written(price: Decimal) -> str:
+    """A price as the book writes it (`0.000480`: its trailing zeros kept)."""
+    return format(price, "f")
+
+
 def price_side(price: Decimal | None) -> str:
-    return "(none)" if price is None else plain(price)
+    return "(none)" if price is None else written(price)
 
 
 def setting_text(change: SettingChange, arrow: str = "->") -> str:
@@ -161,7 +166,7 @@ def render_text(diff: BookDiff, impact: Impact | None, old_label: str, new_label
                         right={5, 7, 8})
     structure = structure_lines(diff)
     if structure:
-        out += ["", "structure:"] + [f"  {line}" for line in structure]
+        out += ["", "other changes:"] + [f"  {line}" for line in structure]
     if diff.examples:
         out += ["", "examples:"]
         for change in diff.examples:
@@ -253,8 +258,10 @@ def _place(place: Place) -> dict[str, Any]:
 
 def _price(change: PriceChange) -> dict[str, Any]:
     return {"model": change.model, "place": _place(change.place), "period": change.period, "tier": change.tier,
-            "token_type": change.token_type, "currency": change.currency, "old": _money(change.old),
-            "new": _money(change.new), "change": change.kind, "percent": _money(change.percent)}
+            "token_type": change.token_type, "currency": change.currency,
+            "old": None if change.old is None else written(change.old),
+            "new": None if change.new is None else written(change.new), "change": change.kind,
+            "percent": _money(change.percent)}
 
 
 def _not_billed(change: NotBilledChange) -> dict[str, Any]:
@@ -353,7 +360,7 @@ def _markdown_impact(impact: Impact) -> list[str]:
 
 
 def _priced(currency: str, price: Decimal | None) -> str:
-    return "—" if price is None else f"{currency} {plain(price)}"
+    return "—" if price is None else f"{currency} {written(price)}"
 
 
 def _table(header: list[str], align: str, rows: list[list[str]]) -> list[str]:
