@@ -66,9 +66,9 @@ def test_findings_as_sarif(capsys):
     assert_sarif_shape(log)
     [run_] = log["runs"]
     assert run_["tool"]["driver"]["rules"] == [
-        {"id": "R020", "name": "R020", "shortDescription": {"text": "gap between tiers"},
+        {"id": "R020", "name": "GapBetweenTiers", "shortDescription": {"text": "gap between tiers"},
          "helpUri": "docs/diagnostics.md#r020--gap-between-tiers", "defaultConfiguration": {"level": "error"}},
-        {"id": "R027", "name": "R027", "shortDescription": {"text": "zero price (warning)"},
+        {"id": "R027", "name": "ZeroPriceWarning", "shortDescription": {"text": "zero price (warning)"},
          "helpUri": "docs/diagnostics.md#r027--zero-price-warning", "defaultConfiguration": {"level": "warning"}},
     ]
     gap, zero = run_["results"]

@@ -103,7 +103,7 @@ def _rule(code: str, diagnostics: Sequence[Diagnostic], base: str) -> dict[str, 
     level = "error" if any(d.is_error for d in diagnostics if d.code == code) else "warning"
     return {
         "id": code,
-        "name": code,
+        "name": "".join(word[:1].upper() + word[1:] for word in re.findall(r"[A-Za-z0-9]+", title)),
         "shortDescription": {"text": title},
         "helpUri": f"{base}{DIAGNOSTICS_DOC}#{heading_anchor(f'{code} — {title}')}",
         "defaultConfiguration": {"level": level},
