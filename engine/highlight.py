@@ -64,6 +64,9 @@ def grammar_literals() -> tuple[frozenset[str], frozenset[str]]:
 
 
 KEYWORDS = grammar_literals()[0] - {BOUND_VARIABLE}
+PUNCTUATION = "{},"
+OPERATORS = "|".join(re.escape(symbol) for symbol in sorted(grammar_literals()[1] - set(PUNCTUATION), key=len,
+                                                             reverse=True))  # longest first: `<=` before `<`
 SETTING_WORDS = frozenset(CYCLE_PERIODS + ROUNDING_MODES + WINDOW_UNITS)
 
 WordAction = Callable[..., Iterator[tuple[int, _TokenType, str]]]
@@ -114,8 +117,8 @@ class RatecardLexer(RegexLexer):
             (rf"(<)(\s*)({BOUND_VARIABLE})(?![A-Za-z0-9_-])", bygroups(Operator, Whitespace, Keyword.Pseudo)),
             (r"-?[0-9]+\.[0-9]+[KM]?" + NUMBER_END, Number.Float),
             (NUMBER, Number.Integer),
-            (r"<=|=>|<|=", Operator),
-            (r"[{},]", Punctuation),
+            (OPERATORS, Operator),
+            (f"[{re.escape(PUNCTUATION)}]", Punctuation),
             _declaration("book", Name.Class),
             _declaration("model", Name.Class),
             _declaration("quota", Name.Label),

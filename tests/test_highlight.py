@@ -32,14 +32,22 @@ BOOK_IDS = [str(path.relative_to(ROOT)) for path in BOOKS]
 STRAY = "tests/rulecheck/cases/R001-stray-character.rules"
 
 
-def grammar_words() -> set[str]:
-    """The quoted words of the grammar's rules, read here independently of the lexer."""
-    words = set()
+def grammar_literals() -> set[str]:
+    """The quoted strings of the grammar's rules, read here independently of the lexer."""
+    literals = set()
     for line in GRAMMAR.read_text().splitlines():
         if re.match(r"\s*(//|%|[A-Z_]+(\.\d+)?\s*:)", line):
             continue
-        words.update(re.findall(r'"([A-Za-z]+)"', line))
-    return words
+        literals.update(re.findall(r'"([^"]+)"', line))
+    return literals
+
+
+def grammar_words() -> set[str]:
+    return {literal for literal in grammar_literals() if literal.isalpha()}
+
+
+def grammar_symbols() -> set[str]:
+    return grammar_literals() - grammar_words()
 
 
 def tokens(text: str) -> list[tuple[int, object, str]]:
@@ -82,6 +90,14 @@ def test_every_grammar_keyword_is_a_keyword():
     assert kinds("0 < T <= 128K") == [(Number.Integer, "0"), (Operator, "<"), (Keyword.Pseudo, "T"),
                                       (Operator, "<="), (Number.Integer, "128K")]
     assert kinds("T") == [(Name, "T")]  # only a bound's T is the keyword: elsewhere the parser reads a name
+
+
+def test_every_grammar_symbol_is_an_operator_or_punctuation():
+    assert {"{", ",", "<=", "=>"} <= grammar_symbols()  # the reading above works
+    for symbol in grammar_symbols():
+        assert kinds(symbol) in ([(Operator, symbol)], [(Punctuation, symbol)]), symbol
+        assert any(scope.startswith(("keyword.operator.", "punctuation.")) for scope in scope_text(symbol)[0])
+        assert len({tuple(scopes) for scopes in scope_text(symbol)}) == 1  # one token, not two
 
 
 def test_token_classes_of_a_book():
