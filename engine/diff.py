@@ -236,8 +236,10 @@ def _setting_changes(old: PriceBook, new: PriceBook) -> Iterable[SettingChange]:
                                    ("quota", _quota_settings(old), _quota_settings(new)),
                                    ("trial", _trial_settings(old), _trial_settings(new))):
         yield from _compare_settings(subject, before, after)
+    old_selectors, new_selectors = _selectors(old), _selectors(new)
     for model in (m for m in new.models if m in old.models):
-        yield from _compare_settings(f"model {model}", _model_settings(old, model), _model_settings(new, model))
+        yield from _compare_settings(f"model {model}", _model_settings(old, model, old_selectors[model]),
+                                     _model_settings(new, model, new_selectors[model]))
 
 
 def _compare_settings(subject: str, old: dict[str, str] | None, new: dict[str, str] | None
@@ -273,9 +275,18 @@ def _trial_settings(book: PriceBook) -> dict[str, str] | None:
     return None if trial is None else {"until": _moment(trial.until), "reason": trial.reason}
 
 
-def _model_settings(book: PriceBook, model: str) -> dict[str, str]:
-    selectors = sorted({offer.selector for (name, _), offer in book.offers.items() if name == model})
-    return {"tier by": ", ".join(selectors) + " tokens per request", "token types": ", ".join(book.models[model])}
+def _selectors(book: PriceBook) -> dict[str, set[str]]:
+    """Each model's tier selectors (the token types whose per-request count chooses the tier)."""
+    found: dict[str, set[str]] = {model: set() for model in book.models}
+    for (model, _), offer in book.offers.items():
+        found[model].add(offer.selector)
+    return found
+
+
+def _model_settings(book: PriceBook, model: str, selectors: set[str]) -> dict[str, str]:
+    # Token types as a set: the order rates are written in a row has no meaning.
+    return {"tier by": ", ".join(sorted(selectors)) + " tokens per request",
+            "token types": ", ".join(sorted(book.models[model]))}
 
 
 def _mode_text(mode: str) -> str:
@@ -389,6 +400,7 @@ class _TableChanges:
         self.unit_tokens = new.unit_tokens
         self.same_unit = old.unit_tokens == new.unit_tokens
         self.found: dict[tuple, set[str]] = {}  # a change, less its region -> the regions it is found in
+        self.tables_seen: dict[int, tuple[dict, set, dict]] = {}  # id of a table (both books keep theirs) -> cells
         self.model_rank = {m: rank for rank, m in enumerate(dict.fromkeys([*new.models, *old.models]))}
         self.type_rank = {t: rank for rank, t in enumerate(dict.fromkeys(
             t for book in (new, old) for types in book.models.values() for t in types))}
@@ -412,8 +424,8 @@ class _TableChanges:
 
     def _compare_tables(self, model: str, region_id: str, pair: _TablePair) -> None:
         period = pair.period
-        old_cells, old_free, old_labels = self._cells(pair.old, self.old)
-        new_cells, new_free, new_labels = self._cells(pair.new, self.new)
+        old_cells, old_free, old_labels = self._cells(pair.old)
+        new_cells, new_free, new_labels = self._cells(pair.new)
         labels = old_labels | new_labels  # bounds -> label, as the new book writes it where it has the tier
         if pair.old is not None and pair.new is not None:
             before, after = tuple(old_labels.values()), tuple(new_labels.values())
@@ -431,10 +443,16 @@ class _TableChanges:
                 self._add(("not billed", model, period, bounds, labels[bounds], token_type, before, after),
                           region_id)
 
-    @staticmethod
-    def _cells(table: TierTable | None, book: PriceBook) -> tuple[dict, set, dict]:
+    def _cells(self, table: TierTable | None) -> tuple[dict, set, dict]:
         """A table's prices by (bounds, token type, currency), its not-billed (bounds, token type)s, and its tier
-        labels by bounds, in tier order."""
+        labels by bounds, in tier order. Made once per table: the regions of a group share theirs."""
+        found = self.tables_seen.get(id(table))
+        if found is None:
+            found = self.tables_seen[id(table)] = self._read_cells(table)
+        return found
+
+    @staticmethod
+    def _read_cells(table: TierTable | None) -> tuple[dict, set, dict]:
         cells, free, labels = {}, set(), {}
         for tier in (table.tiers if table else ()):
             bounds = (tier.lower, tier.upper)
