@@ -309,6 +309,11 @@ def test_bills_need_a_currency_both_books_price_in(capsys):
     assert code == 2 and err.startswith("ratecard: error[E513]: emr-starrocks-ai-function has no prices in CNY")
 
 
+def test_standard_input_is_not_billed_twice(capsys):
+    code, _, err = _run(capsys, STARROCKS, STARROCKS, "--usage", "-")
+    assert code == 2 and err.startswith("ratecard: error[E514]: standard input cannot be billed by both books")
+
+
 # --- formats --------------------------------------------------------------------------------------
 
 SMALL = ["tests/books/diff/small-old.rules", "tests/books/diff/small-new.rules", "--usage",
