@@ -18,7 +18,6 @@ from . import ast
 from .include import Program
 from .moments import parse_moment, parse_zone
 from .places import normalize_place
-from .source import Span
 from .tables import Example, Offer, PriceBook, Quota, Region, Tier, TierTable, Trial, UnitPrice, readonly, unit_label
 
 ROUNDING = {
@@ -164,7 +163,7 @@ class _Compiler:
         return Tier(index, lower, upper, label, prices, self.share(("not billed", not_billed), lambda: not_billed),
                     self.share(("types", token_types), lambda: token_types), row.span, self.rate_spans(row))
 
-    def rate_spans(self, row: ast.TierRow) -> dict[tuple[str, str | None], Span]:
+    def rate_spans(self, row: ast.TierRow) -> dict[tuple[str, str | None], ast.Span]:
         """Where each rate of a row is written: the first price from its token type (`input 0.000138`), any
         other from its currency (`CNY 0.00096`), and the whole rate under currency None."""
         spans = {}

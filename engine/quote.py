@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any, Mapping, NamedTuple
 
 from .errors import InvalidArgument, InvalidTokens, NotEffective
 from .limits import EARLIEST, LATEST, MAX_REQUESTS, MAX_TOKENS, TIME_RANGE
+from .locations import location
 from .moments import parse_moment
 from .money import EXACT, ROUNDING, ZERO, plain
-from .source import location
 from .tables import NO_PRICES, beyond_highest_tier, find_offer, no_price_error, require_currency, table_at
 
 if TYPE_CHECKING:

@@ -3,9 +3,8 @@
 Takes the bytes or text of a `.rules` file (or any input the engine reads) and
 gives `Span`s, the line/column ranges that every AST node and diagnostic
 carries, plus `Source.excerpt`, the source line with a caret under a span, for
-error messages, and `location`, a span as outputs name it
-(`rules/x.rules:28:26`). `decode_rules` turns a file's bytes into its text
-(UTF-8, an optional BOM dropped); `look` reads a file and gives, beside its bytes, a
+error messages. `decode_rules` turns a file's bytes into its text (UTF-8, an
+optional BOM dropped); `look` reads a file and gives, beside its bytes, a
 `Probe` (what was found at that path, or that nothing was), which the cache
 keeps to tell later whether the same look would find the same.
 
@@ -20,12 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
-from functools import lru_cache
 from pathlib import Path
 
 import attrs
-
-from .resources import rules_dir
 
 BOM = "\ufeff"
 EXCERPT_WIDTH = 160  # a longer line is shown in part: from a little before the span
@@ -113,24 +109,6 @@ class Source:
         carets = "^" * max(1, _width(shown[start - first:min(end, last) - first]))
         caret = " " * (len(gutter) + len(before)) + _padding(shown[:start - first]) + carets
         return f"{gutter}{before}{shown}{after}\n{caret}"
-
-
-@lru_cache(maxsize=4096)
-def location(span: Span) -> str:
-    """A span's start as outputs name it, `path:line:col`, with the path as `shown_path` gives it."""
-    return f"{shown_path(span.path)}:{span.line}:{span.column}"
-
-
-@lru_cache(maxsize=64)
-def shown_path(path: str) -> str:
-    """A rules file's path as a person would name it: `rules/NAME` for a shipped book, else relative to the
-    working directory when it is below it, else as given."""
-    resolved = Path(path).resolve()
-    for base, prefix in ((rules_dir().resolve(), "rules"), (Path.cwd().resolve(), "")):
-        if resolved.is_relative_to(base):
-            relative = resolved.relative_to(base).as_posix()
-            return f"{prefix}/{relative}" if prefix else relative
-    return path
 
 
 def _printable(text: str) -> str:

@@ -31,11 +31,12 @@ import attrs
 from .billing import BillLine, QuotaLedger, Totals, bill, duplicate_request, quota_window_end
 from .errors import PricingError, RatecardError, RecordError
 from .explain import mode_text, quota_terms, range_text
+from .locations import location, shown_path
 from .moments import format_zone, from_instant
 from .money import plain
 from .rating import CYCLE_SECONDS, RatedRecord, Rater
 from .records import Line, RawRecord, Reject, UsageRecord, json_record, read_usage
-from .source import Source, Span, decode_rules, location, shown_path
+from .source import Source, Span, decode_rules
 from .tables import Offer, PriceBook, Tier, TierTable, find_offer, resolve_region, select_tier, table_at
 from .writers import totals_fields
 

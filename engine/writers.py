@@ -26,10 +26,10 @@ import tomli_w
 
 from .atomic import AtomicFile, write_atomic  # noqa: F401  (re-exported for callers)
 from .billing import Bill, BillLine, Totals
+from .locations import location
 from .moments import format_zone
 from .money import EXACT, exact_sum, plain
 from .records import Reject, csv_text
-from .source import location
 from .tables import PriceBook
 
 LINE_COLUMNS = ("cycle_start", "cycle_end", "account", "region", "model", "tier", "token_type", "kind", "quantity",

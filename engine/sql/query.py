@@ -43,10 +43,10 @@ import attrs
 
 from ..errors import RatecardError
 from ..limits import LATEST, MAX_COUNT_DIGITS, MAX_REQUESTS
+from ..locations import location
 from ..moments import instant_of
 from ..rating import CYCLE_SECONDS
 from ..records import REQUIRED_TOKENS, TOKEN_SUFFIX
-from ..source import location
 from ..tables import NO_PRICES, Offer, PriceBook, Tier
 
 frozen = attrs.frozen(slots=True)
