@@ -8,7 +8,10 @@ Positions in the protocol are 0-based; the spans and columns quoted in the comme
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import sys
+import textwrap
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -231,7 +234,6 @@ def test_a_buffer_that_does_not_parse_keeps_the_server_answering(book):
 
 
 def test_without_pygls_the_command_says_how_to_install_it(monkeypatch, capsys):
-    import importlib.util
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pygls" else real(name, *a))
     assert main(["lsp"]) == 2
@@ -330,3 +332,22 @@ def test_lookup_vocabulary_of_the_shipped_book(analysis):
     assert dict(vocabulary.regions)["na-south-1"] == "Mexico (Queretaro), Mexico, Queretaro"
     assert (vocabulary.groups, vocabulary.models, vocabulary.token_types, vocabulary.currencies) == (
         ("china", "international"), ("qwen-plus",), ("input", "output"), ("USD",))
+
+
+# --- docs/editors.md --------------------------------------------------------------------------------
+
+def _language_server_section() -> str:
+    text = (Path(__file__).parent.parent / "docs" / "editors.md").read_text(encoding="utf-8")
+    return text.split("\n## Language server\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_documented_hover_is_the_servers():
+    block = _language_server_section().split("```text\n", 1)[1].split("```", 1)[0]
+    assert textwrap.dedent(block).rstrip("\n") == INTERNATIONAL_RATE_HOVER
+
+
+def test_the_documented_helix_configuration_starts_ratecard_lsp():
+    block = _language_server_section().split("```toml\n", 1)[1].split("```", 1)[0]
+    config = tomllib.loads(block)
+    assert config["language-server"]["ratecard"] == {"command": "ratecard", "args": ["lsp"]}
+    assert config["language"][0]["file-types"] == ["rules"]
