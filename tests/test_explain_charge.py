@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 from ratecard.cli.ratecard import main as ratecard_main
 from ratecard.records import read_usage
+from ratecard.resources import rules_dir
 from ratecard.trace import Trace, explain_line, explain_record, trace_dict, trace_text
 from ratecard.writers import to_focus
 
@@ -110,10 +111,12 @@ def test_focus_rows_carry_the_source_as_a_provider_tag(virginia_bill, starrocks)
 
 
 def test_ai_center_trial_lines_point_at_the_trial(ai_center):
+    # A book loaded by name is the installed package's copy (site-packages in CI, the checkout when editable).
+    book = f"{rules_dir().resolve()}/{Path(AI_CENTER).name}"
     bill = ai_center.bill([{**VIRGINIA, "timestamp": "2026-04-01T00:00:00Z", "region": "cn-hangzhou"}], currency="CNY")
     assert [(line.token_type, line.kind, str(line.source)) for line in bill.lines] == [
-        ("input", "usage", f"{ROOT}/{AI_CENTER}:26:42"), ("input", "trial", f"{ROOT}/{AI_CENTER}:20:3"),
-        ("output", "usage", f"{ROOT}/{AI_CENTER}:26:73"), ("output", "trial", f"{ROOT}/{AI_CENTER}:20:3")]
+        ("input", "usage", f"{book}:26:42"), ("input", "trial", f"{book}:20:3"),
+        ("output", "usage", f"{book}:26:73"), ("output", "trial", f"{book}:20:3")]
 
 
 def test_the_printed_query_names_the_same_sources_as_the_python_engine():
