@@ -64,7 +64,9 @@ thead th{background:var(--soft);font-size:.85rem;font-weight:600;line-height:1.3
 @media (max-width:40rem){.facts thead{display:none}.facts tr,.facts tbody th,.facts td{display:block;width:auto}
 .facts tbody th{border-bottom:0;padding-bottom:.2rem}.facts td{padding-top:.2rem}}
 .price{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-thead .price{white-space:normal;min-width:6.5rem}
+thead .price{white-space:normal;min-width:5.5rem}
+@media (max-width:30rem){main{padding:.75rem}th,td{padding:.4rem .45rem}thead .price{min-width:4.5rem}
+.prices .bounds{white-space:normal}}
 .unit{display:block;font-weight:400;color:var(--muted)}
 .range{white-space:nowrap;font-weight:600}
 .bounds{display:block;white-space:nowrap;font-size:.8rem;font-weight:400;color:var(--muted)}
@@ -255,10 +257,14 @@ def _svg(chart: Chart, anchor: str, title: str) -> str:
         x = x_axis.at(10 ** power)
         out.append(f'<line class="axis" x1="{x:.1f}" x2="{x:.1f}" y1="{bottom}" y2="{bottom + 4}"/>'
                    f'<text x="{x:.1f}" y="{bottom + 14}" text-anchor="middle">{_short_count(10 ** power)}</text>')
-    for bound in chart.bounds:
-        x = x_axis.at(bound)
+    xs = [x_axis.at(bound) for bound in chart.bounds]
+    for i, (bound, x) in enumerate(zip(chart.bounds, xs)):
+        # Two bounds close together (128K, 256K): their labels go left and right of their lines, not on top.
+        after_close = i > 0 and x - xs[i - 1] < 28
+        before_close = i + 1 < len(xs) and xs[i + 1] - x < 28
+        anchor, dx = ("start", 2) if after_close else ("end", -2) if before_close else ("middle", 0)
         out.append(f'<line class="bound" data-tokens="{bound}" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{bottom}"/>'
-                   f'<text x="{x:.1f}" y="{TOP - 4}" text-anchor="middle">{_short_count(bound)}</text>')
+                   f'<text x="{x + dx:.1f}" y="{TOP - 4}" text-anchor="{anchor}">{_short_count(bound)}</text>')
     for series in chart.series:
         path = " ".join(f"{'M' if i == 0 else 'L'}{x_axis.at(p.tokens):.1f},{y_axis.at(p.cost):.1f}"
                         for i, p in enumerate(series.points))
