@@ -190,7 +190,9 @@ class RateTable:
 
 @node
 class Selector:
-    token_type: Name
+    """`tier by input + cache_read tokens per request`: the token types whose per-request sum chooses the tier."""
+
+    token_types: tuple[Name, ...]
     span: Span
 
 

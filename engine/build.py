@@ -155,8 +155,8 @@ class Builder(lark.Transformer):
         return ast.Model(self._name(children[1]), self._optional_string(children[2]), selectors, tables,
                          self._between(children[0], children[-1]))
 
-    def selector(self, children):  # "tier" "by" NAME "tokens" "per" "request"
-        return ast.Selector(self._name(children[2]), self._between(children[0], children[-1]))
+    def selector(self, children):  # "tier" "by" NAME ("+" NAME)* "tokens" "per" "request"
+        return ast.Selector(self._names(children[2:-3]), self._between(children[0], children[-1]))
 
     def table(self, children):  # NAME ("," NAME)* [effective] "{" (flat_rates | tier_row+) "}"
         effective = next((c for c in children if isinstance(c, ast.Effective)), None)

@@ -313,6 +313,17 @@ class _Checker:
             return None
         return value
 
+    def _selector(self, model: ast.Model, selector: ast.Selector, token_types: set[str]) -> None:
+        seen: set[str] = set()
+        for term in selector.token_types:
+            if term.text in seen:
+                self.error(DUPLICATE_TOKEN_TYPE, f"'{term.text}' is counted twice in what chooses the tier of "
+                           f"model '{model.name.text}'", term.span, f"remove this '+ {term.text}'")
+            seen.add(term.text)
+            if token_types and term.text not in token_types:
+                self.error(UNKNOWN_TOKEN_TYPE, f"model '{model.name.text}' prices no '{term.text}' tokens",
+                           term.span, did_you_mean(term.text, token_types))
+
     def _range(self, effective: ast.Effective):
         start = self._moment(effective.start) if effective.start else None
         end = self._moment(effective.end) if effective.end else None
@@ -332,10 +343,7 @@ class _Checker:
                        "keep one `tier by ... tokens per request`")
         has_tiers = any(row.bounds is not None for t in model.tables for row in t.rows)
         if model.selectors:
-            selector = model.selectors[0].token_type
-            if token_types and selector.text not in token_types:
-                self.error(UNKNOWN_TOKEN_TYPE, f"model '{model.name.text}' prices no '{selector.text}' tokens",
-                           selector.span, did_you_mean(selector.text, token_types))
+            self._selector(model, model.selectors[0], token_types)
         elif has_tiers:
             self.error(MISSING_SETTING, f"model '{model.name.text}' has tiers but does not say what chooses one",
                        model.name.span, "add `tier by input tokens per request`")

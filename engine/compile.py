@@ -119,7 +119,7 @@ class _Compiler:
         return lookup
 
     def offers(self, model: ast.Model, regions: dict[str, Region], groups: dict) -> dict[str, Offer]:
-        selector = model.selectors[0].token_type.text if model.selectors else "input"
+        selector = tuple(t.text for t in model.selectors[0].token_types) if model.selectors else ("input",)
         by_region: dict[str, list[TierTable]] = {}
         for table in model.tables:
             compiled = self.tier_table(table)

@@ -36,7 +36,7 @@ from .billing import Bill, bill
 from .errors import PricingError, RatecardError
 from .money import EXACT, ZERO, exact_sum
 from .records import UsageFiles
-from .tables import Example, Offer, PriceBook, TierTable, UnitPrice
+from .tables import Example, Offer, PriceBook, TierTable, UnitPrice, selector_text
 
 frozen = attrs.frozen(slots=True)
 
@@ -276,10 +276,10 @@ def _trial_settings(book: PriceBook) -> dict[str, str] | None:
 
 
 def _selectors(book: PriceBook) -> dict[str, set[str]]:
-    """Each model's tier selectors (the token types whose per-request count chooses the tier)."""
+    """Each model's tier selectors (the token types whose per-request sum chooses the tier; a sum in any order)."""
     found: dict[str, set[str]] = {model: set() for model in book.models}
     for (model, _), offer in book.offers.items():
-        found[model].add(offer.selector)
+        found[model].add(selector_text(tuple(sorted(offer.selector))))
     return found
 
 

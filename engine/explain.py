@@ -15,7 +15,7 @@ import attrs
 from .examples import failure
 from .moments import format_zone
 from .money import plain
-from .tables import PriceBook, Quota, Tier, TierTable
+from .tables import PriceBook, Quota, Tier, TierTable, selector_text
 
 
 def explain(book: PriceBook) -> str:
@@ -109,7 +109,7 @@ def tiering(book: PriceBook, model: str) -> str:
     """How the model's tier is chosen: `tier chosen by input tokens per request`, or one flat rate."""
     offers = [offer for (name, _), offer in book.offers.items() if name == model]
     flat = all(tier.label == "all" for offer in offers for table in offer.tables for tier in table.tiers)
-    return "one rate for every request size" if flat else f"tier chosen by {offers[0].selector} tokens per request"
+    return "one rate for every request size" if flat else f"tier chosen by {selector_text(offers[0].selector)} tokens per request"
 
 
 def _model(book: PriceBook, model: str) -> list[str]:

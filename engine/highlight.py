@@ -38,10 +38,10 @@ from .check import CYCLE_PERIODS, ROUNDING_MODES, WINDOW_UNITS
 from .resources import grammar_path
 
 # The grammar's own terminals (grammar/ratecard.lark), written for Python's `re`.
-NAME = r"[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*"
+NAME = r"[A-Za-z_][A-Za-z0-9_]*(?:[-./:@][A-Za-z0-9_]+)*"
 NUMBER_END = r"(?![A-Za-z0-9_.])"
 DATETIME = r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:T[0-9]{2}:[0-9]{2}(?::[0-9]{2})?(?:Z|[+-][0-9]{2}:[0-9]{2})?)?"
-TIMEZONE = r"UTC(?:[+-][0-9]{1,2}(?::[0-9]{2})?)?(?![A-Za-z0-9_-])"
+TIMEZONE = r"UTC(?:[+-][0-9]{1,2}(?::[0-9]{2})?)?(?![A-Za-z0-9_./:@-])"
 NUMBER = r"-?[0-9]+(?:\.[0-9]+)?[KM]?" + NUMBER_END
 CURRENCY = re.compile(r"[A-Z]{3}")  # an ISO 4217 code, as the books write currencies
 BOUND_VARIABLE = "T"  # the request's token count in `0 < T <= 128K`: a keyword only there
@@ -114,7 +114,7 @@ class RatecardLexer(RegexLexer):
             (r'"(?=(?:[^"\\\n]|\\.)*")', String.Double, "string"),  # an unclosed quote is an error token
             (DATETIME, Literal.Date),
             (TIMEZONE, Keyword.Constant),
-            (rf"(<)(\s*)({BOUND_VARIABLE})(?![A-Za-z0-9_-])", bygroups(Operator, Whitespace, Keyword.Pseudo)),
+            (rf"(<)(\s*)({BOUND_VARIABLE})(?![A-Za-z0-9_./:@-])", bygroups(Operator, Whitespace, Keyword.Pseudo)),
             (r"-?[0-9]+\.[0-9]+[KM]?" + NUMBER_END, Number.Float),
             (NUMBER, Number.Integer),
             (OPERATORS, Operator),
@@ -128,7 +128,7 @@ class RatecardLexer(RegexLexer):
             (rf"(round|window)(\s+)([0-9]+{NUMBER_END})(\s+)({NAME})",
              bygroups(Keyword, Whitespace, Number.Integer, Whitespace, _setting_word)),
             # A token type before its price (`input 0.000480`, `EUR`-prefixed too) or `not billed`.
-            (rf"{NAME}(?=[ \t]+(?:-?[0-9]|[A-Z]{{3}}[ \t]+-?[0-9]|not[ \t]+billed(?![A-Za-z0-9_-])))",
+            (rf"{NAME}(?=[ \t]+(?:-?[0-9]|[A-Z]{{3}}[ \t]+-?[0-9]|not[ \t]+billed(?![A-Za-z0-9_./:@-])))",
              _word(Name.Attribute)),
             (NAME, _word(Name)),
         ],

@@ -144,7 +144,7 @@ def _book_symbols(book: ast.Book) -> Iterator[Symbol]:
 
 def _model_symbols(model: ast.Model) -> Iterator[Symbol]:
     yield NameAt("model", model.name)
-    yield from (NameAt("token type", selector.token_type) for selector in model.selectors)
+    yield from (NameAt("token type", term) for selector in model.selectors for term in selector.token_types)
     for table in model.tables:
         yield from (NameAt("place", place) for place in table.places)
         for row in table.rows:
@@ -191,7 +191,7 @@ def _groups(program: Program) -> dict[str, ast.Group]:
 
 
 def _selector(model: ast.Model) -> str:
-    return model.selectors[0].token_type.text if model.selectors else "input"
+    return " + ".join(t.text for t in model.selectors[0].token_types) if model.selectors else "input"
 
 
 def _price_text(analysis: Analysis, at: PriceAt) -> str:
@@ -378,7 +378,7 @@ class Vocabulary:
         types = {"input": None, "output": None}
         for model in models:
             types.update(dict.fromkeys(model.token_types()))
-            types.update(dict.fromkeys(s.token_type.text for s in model.selectors))
+            types.update(dict.fromkeys(t.text for s in model.selectors for t in s.token_types))
         return cls(tuple(regions.items()), tuple(g.name.text for g in book.all(ast.Group)),
                    tuple(m.name.text for m in models), tuple(types),
                    tuple(c.text for s in book.all(ast.Currencies) for c in s.codes))
@@ -395,8 +395,8 @@ BOOK_KEYWORDS = ("source", "currency", "price", "cycle", "round", "effective", "
                  "trial", "example")
 QUOTA_KEYWORDS = ("free", "window", "consume")
 
-_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"?|#[^\n]*|=>|<=|[A-Za-z0-9_.]+(?:-[A-Za-z0-9_.]+)*|\S')
-_PARTIAL_WORD = re.compile(r"[A-Za-z0-9_-]*\Z")
+_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"?|#[^\n]*|=>|<=|[A-Za-z0-9_.]+(?:[-/:@][A-Za-z0-9_.]+)*|\S')
+_PARTIAL_WORD = re.compile(r"[A-Za-z0-9_./:@-]*\Z")
 
 
 def completions(text: str, line: int, column: int, vocabulary: Vocabulary) -> list[Completion]:
@@ -414,7 +414,7 @@ def completions(text: str, line: int, column: int, vocabulary: Vocabulary) -> li
         if statement[:1] == ["tier"] and "request" in statement:  # the selector is complete: a table head follows
             statement = statement[statement.index("request") + 1:]
         if statement[:1] == ["tier"]:
-            return vocabulary.token_type_items() if statement[-1:] == ["by"] else []
+            return vocabulary.token_type_items() if statement[-1:] in (["by"], ["+"]) else []
         places = [Completion(g, "group") for g in vocabulary.groups] + vocabulary.region_items()
         return places + ([] if statement else _keywords(("tier",)))
     if block == "table":

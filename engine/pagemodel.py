@@ -29,7 +29,7 @@ from .explain import mode_text, quota_terms, range_text, region_sets, tier_bound
 from .moments import format_zone
 from .money import plain, round_amount
 from .quote import Quote
-from .tables import Example, PriceBook, Region, Tier, TierTable, resolve_region
+from .tables import Example, PriceBook, Region, Tier, TierTable, resolve_region, selector_text
 
 frozen = attrs.frozen(slots=True)
 
@@ -106,7 +106,7 @@ class Chart:
 class PriceTable:
     in_force: str  # `always`, or `from ... until ...`
     dated: bool
-    selector: str  # the token type whose count per request chooses the tier
+    selector: str  # what chooses the tier: `input`, or a sum `input + cache_read`
     flat: bool  # one rate for every request size: no token range column
     columns: tuple[PriceColumn, ...]
     rows: tuple[TierRow, ...]
@@ -193,7 +193,7 @@ def _rules(book: PriceBook) -> tuple[str, ...]:
     unit = f" ÷ {book.unit_tokens:,}" if book.unit_tokens != 1 else ""
     rules = [(f"Cost of a request = tokens × unit price{unit} for each token type, added up. Each region, model and "
              f"token type has its own unit price, per {book.unit_label}.")]
-    selectors = sorted({offer.selector for offer in book.offers.values()
+    selectors = sorted({selector_text(offer.selector) for offer in book.offers.values()
                         if any(t.label != "all" for table in offer.tables for t in table.tiers)})
     if selectors:
         rules.append(f"A tier is chosen for each request by that request's own {' or '.join(selectors)} tokens, "
@@ -266,7 +266,7 @@ def _table(book: PriceBook, model: str, region: Region, table: TierTable, curren
     missing = tuple(c for c in currencies if any(cell.currency == c and cell.billed and cell.price is None
                                                  for row in rows for cell in row.cells))
     return PriceTable(range_text(table.start, table.end), table.start is not None or table.end is not None,
-                      book.offers[(model, region.id)].selector, all(tier.label == "all" for tier in table.tiers), tuple(columns), rows,
+                      selector_text(book.offers[(model, region.id)].selector), all(tier.label == "all" for tier in table.tiers), tuple(columns), rows,
                       _chart(book, model, region, table, currencies[0]), missing)
 
 
@@ -281,8 +281,9 @@ def _cell(tier: Tier, column: PriceColumn) -> PriceCell:
 
 def _chart(book: PriceBook, model: str, region: Region, table: TierTable, currency: str) -> Chart | None:
     offer = book.offers[(model, region.id)]
-    selector = offer.selector
-    with_output = "output" in book.models[model] and selector != "output"
+    # N tokens of the selector's first type make a request whose selector sum is N.
+    first_type, selector = offer.selector[0], selector_text(offer.selector)
+    with_output = "output" in book.models[model] and "output" not in offer.selector
     bounds = [tier.upper for tier in table.tiers if tier.upper is not None]
     # From two decades below the smallest bound to the top bound (an open top tier: a decade past its start).
     low = 10 ** max(0, int(math.log10(min(bounds))) - 2) if bounds else 100
@@ -299,7 +300,7 @@ def _chart(book: PriceBook, model: str, region: Region, table: TierTable, curren
             continue
         points = []
         for tokens in _sizes(first, last):
-            request = {selector: tokens} | ({"output": tokens // OUTPUT_RATIO} if with_output else {})
+            request = {first_type: tokens} | ({"output": tokens // OUTPUT_RATIO} if with_output else {})
             try:
                 cost = book.quote(region=region.id, model=model, tokens=request, currency=currency, at=at).list_total
             except PricingError:  # no price in this currency here: the tier is left out of the chart
@@ -310,7 +311,7 @@ def _chart(book: PriceBook, model: str, region: Region, table: TierTable, curren
             series.append(ChartSeries(tier, tuple(points)))
     if not series:
         return None
-    request = f"N {selector} tokens" + (f" and N/{OUTPUT_RATIO} output tokens (rounded down)" if with_output else "")
+    request = f"N {first_type} tokens" + (f" and N/{OUTPUT_RATIO} output tokens (rounded down)" if with_output else "")
     return Chart(currency, request, selector, low, high, tuple(b for b in bounds if low < b < high), tuple(series))
 
 

@@ -148,6 +148,12 @@ def _check_arguments(region: Any, model: Any, tokens: Any, requests: Any) -> Non
         raise InvalidTokens("requests must be at least 1", "a quote prices one request or more")
 
 
+def _selector_sum(tokens: Mapping[str, int], selector: tuple[str, ...]) -> int | None:
+    """The sum of the selector's token counts, or None when one is not a count (the caller says which)."""
+    counts = [tokens.get(token_type, 0) for token_type in selector]
+    return sum(counts) if all(type(count) is int and count >= 0 for count in counts) else None
+
+
 def quote(book: PriceBook, region: str, model: str, tokens: Mapping[str, int], requests: int = 1,
           currency: str | None = None, at: datetime | str | None = None) -> Quote:
     """Price `requests` identical requests of `tokens` each.
@@ -170,7 +176,8 @@ def quote(book: PriceBook, region: str, model: str, tokens: Mapping[str, int], r
         moment = to_moment(book, at)
         table = table_at(book, offer, moment)
     currency = book.currency if currency is None else require_currency(book, currency)
-    selected = tokens.get(offer.selector, 0)
+    selector = offer.selector
+    selected = tokens.get(selector[0], 0) if len(selector) == 1 else _selector_sum(tokens, selector)
     tiers = table.tiers
     if type(selected) is not int:
         _check_arguments(region, model, tokens, requests)

@@ -35,8 +35,18 @@ from .records import (
     parse_timestamp,
     token_fields,
 )
-from .tables import NO_PRICES, Offer, PriceBook, Tier, find_offer, no_price_error, require_currency, select_tier, \
-    table_at
+from .tables import (
+    NO_PRICES,
+    Offer,
+    PriceBook,
+    Tier,
+    find_offer,
+    no_price_error,
+    require_currency,
+    select_tier,
+    selector_count,
+    table_at,
+)
 
 CYCLE_SECONDS = {"hourly": 3600, "daily": 86400}
 _new_rated = tuple.__new__  # skips NamedTuple's Python-level __new__ on the per-record path
@@ -160,8 +170,7 @@ class Rater:
         """Put a validated record on the bill: its offer, tier, tokens, cycle and trial."""
         offer = self._offers.get((region, model)) or self.offer(region, model)
         table = offer.tables[0] if not offer.dated else table_at(self.book, offer, from_instant(instant))
-        selector = offer.selector
-        tier = select_tier(table, offer, counts[token_types.index(selector)] if selector in token_types else 0)
+        tier = select_tier(table, offer, selector_count(offer.selector, token_types, counts))
         plan = self._plans.get((tier, token_types)) or self.plan(offer, tier, token_types)
         if plan.kept_positions is not None:
             for position in plan.zero_positions:

@@ -113,7 +113,7 @@ class Offer:
 
     model: str
     region: Region
-    selector: str  # the token type whose per-request count chooses the tier
+    selector: tuple[str, ...]  # the token types whose per-request sum chooses the tier
     tables: tuple[TierTable, ...]
     dated: bool  # False when no date matters: one undated table, and an undated book with no trial
 
@@ -257,6 +257,16 @@ def table_at(book: PriceBook, offer: Offer, at: datetime) -> TierTable:
                        "check the effective dates of its rate tables")
 
 
+def selector_text(selector: tuple[str, ...]) -> str:
+    """`input`, or `input + cache_read + cache_write`: what chooses a tier, as the book writes it."""
+    return " + ".join(selector)
+
+
+def selector_count(selector: tuple[str, ...], token_types: tuple[str, ...], counts: tuple[int, ...]) -> int:
+    """The per-request sum of the selector's token types in a record's counts (a type it lacks counts 0)."""
+    return sum(counts[token_types.index(t)] for t in selector if t in token_types)
+
+
 def select_tier(table: TierTable, offer: Offer, selector_tokens: int) -> Tier:
     """The tier whose `(lower, upper]` range holds `selector_tokens` (the first tier also holds 0)."""
     index = bisect_left(table.uppers, selector_tokens)
@@ -267,10 +277,11 @@ def select_tier(table: TierTable, offer: Offer, selector_tokens: int) -> Tier:
 
 def beyond_highest_tier(table: TierTable, offer: Offer, selector_tokens: int) -> BeyondHighestTier:
     top = table.tiers[-1]
+    selector = selector_text(offer.selector)
     return BeyondHighestTier(
-        f"a request of {selector_tokens} {offer.selector} tokens is beyond the highest tier of {offer.model} "
+        f"a request of {selector_tokens} {selector} tokens is beyond the highest tier of {offer.model} "
         f"in {offer.region.id} ({top.label})",
-        f"the largest request this book prices has {top.upper} {offer.selector} tokens; split the request")
+        f"the largest request this book prices has {top.upper} {selector} tokens; split the request")
 
 
 def require_currency(book: PriceBook, currency: str) -> str:

@@ -37,7 +37,18 @@ from .money import plain
 from .rating import CYCLE_SECONDS, RatedRecord, Rater
 from .records import Line, RawRecord, Reject, UsageRecord, json_record, read_usage
 from .source import Source, Span, decode_rules
-from .tables import Offer, PriceBook, Tier, TierTable, find_offer, resolve_region, select_tier, table_at
+from .tables import (
+    Offer,
+    PriceBook,
+    Tier,
+    TierTable,
+    find_offer,
+    resolve_region,
+    select_tier,
+    selector_count,
+    selector_text,
+    table_at,
+)
 from .writers import totals_fields
 
 frozen = attrs.frozen(slots=True)
@@ -296,8 +307,7 @@ class _Walk:
             in_book = (book.start is None or moment >= book.start) and (book.end is None or moment < book.end)
             raise _Failed("table", error, offer.tables[0].span if in_book else None) from None
         steps.append(self.table_step(offer, table, groups, moment))
-        selector = offer.selector
-        per_request = counts[token_types.index(selector)] if selector in token_types else 0
+        per_request = selector_count(offer.selector, token_types, counts)
         try:
             tier = select_tier(table, offer, per_request)
         except PricingError as error:
@@ -323,7 +333,7 @@ class _Walk:
         else:
             summary = f"tier {tier.index} of {len(table.tiers)}: {tier.label}"
             upper = "" if tier.upper is None else f" <= {tier.upper}"
-            details = [f"{per_request} {offer.selector} tokens per request: {tier.lower} < {per_request}{upper}"]
+            details = [f"{per_request} {selector_text(offer.selector)} tokens per request: {tier.lower} < {per_request}{upper}"]
             if requests != 1:
                 details.append(f"each of the {requests} requests is tiered on its own tokens; all are priced here")
         return self.step("tier", summary, details, tier.span)

@@ -26,6 +26,7 @@ CASES = [  # (book, currency, format, seed, records, assume_tz)
     ("emr-starrocks-ai-function", "USD", "csv", 7, 400, None),
     ("emr-serverless-spark-ai-center", "CNY", "jsonl", 8, 400, None),
     (str(Path(__file__).parent / "books" / "dated-days-quota.rules"), "EUR", "csv", 9, 700, "UTC+8"),
+    (str(Path(__file__).parent / "books" / "whole-prompt.rules"), "USD", "jsonl", 10, 300, None),
 ]
 
 

@@ -459,13 +459,16 @@ counted AS (
     AND (t.upto IS NULL OR {selector} <= t.upto))"""
 
     def _selector_count(self) -> str:
-        """The per-request count of each offer's selector type (0 when the record has no such column)."""
+        """The per-request sum of each offer's selector types (a type the record has no column for counts 0)."""
         selectors = sorted({offer.selector for offer in self.offers})
         by_type = {c.token_type: i for i, c in enumerate(self.columns)}
 
-        def count(token_type: str) -> str:
+        def one(token_type: str) -> str:
             i = by_type.get(token_type)
             return "0" if i is None else f"(CASE WHEN c.present_{i} THEN c.n_{i} ELSE 0 END)"
+
+        def count(selector: tuple[str, ...]) -> str:
+            return one(selector[0]) if len(selector) == 1 else f"({' + '.join(one(t) for t in selector)})"
         if len(selectors) == 1:
             return count(selectors[0])
         cases = " ".join(f"WHEN o.offer_id IN ({', '.join(str(i) for i, o in enumerate(self.offers) if o.selector == s)})"

@@ -1,0 +1,94 @@
+"""The language for the whole market (issue 8): names as they are in the wild, tiers chosen by the whole prompt.
+
+The prices of tests/books/whole-prompt.rules are Anthropic's for Claude Sonnet 4.5, per 1M tokens: a prompt
+(input + cache_read + cache_write) of at most 200K tokens is priced at input 3, output 15, cache_read 0.30,
+cache_write 3.75; a longer one, whole, at 6, 22.50, 0.60 and 7.50. Each amount below is worked by hand from them.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import ratecard
+from ratecard.errors import BeyondHighestTier
+
+BOOK = str(Path(__file__).parent / "books" / "whole-prompt.rules")
+SONNET = "anthropic/claude-sonnet-4.5"
+
+
+@pytest.fixture(scope="module")
+def book() -> ratecard.PriceBook:
+    return ratecard.load(BOOK)
+
+
+def quote(book, tokens, region="aws:us-east-1", model=SONNET, requests=1):
+    return book.quote(region=region, model=model, tokens=tokens, requests=requests)
+
+
+@pytest.mark.parametrize("model, region", [
+    ("anthropic/claude-sonnet-4.5", "gcp/europe-west1"),
+    ("claude-3-5-sonnet@20240620", "Belgium"),
+    ("us.anthropic.claude-3-5-haiku-20241022-v1:0", "aws:us-east-1"),
+])
+def test_model_and_region_ids_with_dots_slashes_colons_and_at_signs(book, model, region):
+    assert set(book.models) == {"anthropic/claude-sonnet-4.5", "claude-3-5-sonnet@20240620",
+                                "us.anthropic.claude-3-5-haiku-20241022-v1:0"}
+    assert set(book.regions) == {"aws:us-east-1", "gcp/europe-west1"}
+    assert quote(book, {"input": 1000}, region, model).model == model
+
+
+def test_the_haiku_snapshot_prices_as_written(book):
+    # 1,000,000 x 0.80 / 1M + 10,000 x 4 / 1M = 0.8 + 0.04
+    result = quote(book, {"input": 1_000_000, "output": 10_000}, model="us.anthropic.claude-3-5-haiku-20241022-v1:0")
+    assert result.total == Decimal("0.84")
+
+
+@pytest.mark.parametrize("tokens, tier, total", [
+    # 150K input alone would be the first tier; with 60K read from cache the prompt is 210K: all at tier 2.
+    ({"input": 150_000, "cache_read": 60_000, "output": 1_000}, 2, Decimal("0.9585")),  # 0.9 + 0.036 + 0.0225
+    ({"input": 150_000, "cache_read": 40_000, "output": 1_000}, 1, Decimal("0.477")),  # 0.45 + 0.012 + 0.015
+    # The bound: a prompt of exactly 200,000 tokens is tier 1, one more token is tier 2.
+    ({"input": 100_000, "cache_read": 50_000, "cache_write": 50_000}, 1, Decimal("0.5025")),  # 0.3+0.015+0.1875
+    ({"input": 100_000, "cache_read": 50_000, "cache_write": 50_001}, 2, Decimal("1.00500750")),  # 0.6+0.03+0.3750075
+    # Output tokens are not part of the prompt: 199,999 input and a long answer stay in tier 1.
+    ({"input": 199_999, "output": 100_000}, 1, Decimal("2.099997")),  # 0.599997 + 1.5
+    ({"cache_write": 200_001}, 2, Decimal("1.50000750")),
+])
+def test_the_tier_is_chosen_by_the_whole_prompt(book, tokens, tier, total):
+    result = quote(book, tokens)
+    assert (result.tier.index, result.total) == (tier, total)
+
+
+def test_n_identical_requests_are_tiered_by_the_prompt_of_one(book):
+    result = quote(book, {"input": 150_000, "cache_read": 60_000, "output": 1_000}, requests=10)
+    assert (result.tier.index, result.total) == (2, Decimal("9.585"))
+
+
+def test_a_prompt_beyond_the_top_tier_names_the_sum(book):
+    with pytest.raises(BeyondHighestTier) as raised:
+        quote(book, {"input": 900_000, "cache_read": 100_001})
+    assert "a request of 1000001 input + cache_read + cache_write tokens" in raised.value.message
+
+
+def test_a_bill_tiers_each_record_by_its_own_prompt(book):
+    records = [{"timestamp": "2026-05-03T12:00:00Z", "account": "a", "region": "N. Virginia", "model": SONNET,
+                "input_tokens": 150_000, "output_tokens": 1_000, "cache_read_tokens": read}
+               for read in (40_000, 60_000)]
+    bill = book.bill(records)
+    assert [(line.tier.index, line.token_type, line.amount) for line in bill.lines] == [
+        (1, "input", Decimal("0.45")), (1, "output", Decimal("0.015")), (1, "cache_read", Decimal("0.012")),
+        (2, "input", Decimal("0.9")), (2, "output", Decimal("0.0225")), (2, "cache_read", Decimal("0.036"))]
+    assert bill.totals["USD"].billed == Decimal("1.4355")
+
+
+def test_explain_shows_the_prompt_sum_that_chose_the_tier(book):
+    from ratecard.trace import explain_record
+    trace = explain_record(book, {"timestamp": "2026-05-03T12:00:00Z", "account": "a", "region": "aws:us-east-1",
+                                  "model": SONNET, "input_tokens": 150_000, "output_tokens": 1_000,
+                                  "cache_read_tokens": 60_000})
+    tier = next(step for step in trace.steps if step.name == "tier")
+    assert tier.summary == "tier 2 of 2: 200K < T <= 1M"
+    assert tier.details[0] == ("210000 input + cache_read + cache_write tokens per request: "
+                               "200000 < 210000 <= 1000000")
