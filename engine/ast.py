@@ -197,12 +197,24 @@ class Selector:
 
 
 @node
+class Alias:
+    """`alias claude-sonnet-4-5-20250929, anthropic/claude-sonnet-4.5`: other names usage may give the model."""
+
+    names: tuple[Name, ...]
+    span: Span
+
+
+@node
 class Model:
     name: Name
     title: str | None
     selectors: tuple[Selector, ...]
     tables: tuple[RateTable, ...]
     span: Span
+    aliases: tuple[Alias, ...] = ()
+
+    def alias_names(self) -> tuple[Name, ...]:
+        return tuple(name for alias in self.aliases for name in alias.names)
 
     def token_types(self) -> tuple[str, ...]:
         """Every token type the model's rate tables name, in order of first appearance."""

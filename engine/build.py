@@ -152,8 +152,12 @@ class Builder(lark.Transformer):
         body = children[4:-1]
         selectors = tuple(s for s in body if isinstance(s, ast.Selector))
         tables = tuple(t for t in body if isinstance(t, ast.RateTable))
+        aliases = tuple(a for a in body if isinstance(a, ast.Alias))
         return ast.Model(self._name(children[1]), self._optional_string(children[2]), selectors, tables,
-                         self._between(children[0], children[-1]))
+                         self._between(children[0], children[-1]), aliases)
+
+    def alias(self, children):  # "alias" NAME ("," NAME)*
+        return ast.Alias(self._names(children[1:]), self._between(children[0], children[-1]))
 
     def selector(self, children):  # "tier" "by" NAME ("+" NAME)* "tokens" "per" "request"
         return ast.Selector(self._names(children[2:-3]), self._between(children[0], children[-1]))

@@ -123,11 +123,14 @@ _ALLOWED = {
 }
 
 
+#: The fields of a PriceBook that compile makes read-only proxies (`tables.readonly`).
+_READONLY_FIELDS = ("regions", "groups", "models", "aliases")
+
+
 def _freeze(book: PriceBook) -> PriceBook:
     """Read-only mapping proxies do not pickle; store their dicts."""
-    return attrs.evolve(book, regions=dict(book.regions), groups=dict(book.groups), models=dict(book.models))
+    return attrs.evolve(book, **{name: dict(getattr(book, name)) for name in _READONLY_FIELDS})
 
 
 def _thaw(book: PriceBook) -> PriceBook:
-    return attrs.evolve(book, regions=readonly(book.regions), groups=readonly(book.groups),
-                        models=readonly(book.models))
+    return attrs.evolve(book, **{name: readonly(getattr(book, name)) for name in _READONLY_FIELDS})

@@ -224,6 +224,7 @@ class _Checker:
         if not models:
             self.error(MISSING_SETTING, f"book '{book.name.text}' prices no model", book.name.span,
                        "add `model NAME { ... }`")
+        self._aliases(models)
         quota = self._single(book, ast.Quota, "quota", None)
         if quota is not None:
             self._quota(quota, token_types)
@@ -312,6 +313,20 @@ class _Checker:
                        f"write a date {TIME_RANGE}")
             return None
         return value
+
+    def _aliases(self, models: dict[str, ast.Model]) -> None:
+        """Each alias names one model: never a model's ID, nor another model's (or the same model's) alias."""
+        named: dict[str, str] = {}
+        for model in models.values():
+            for alias in model.alias_names():
+                if alias.text in models:
+                    self.error(DUPLICATE_MODEL, f"alias '{alias.text}' is the ID of a model", alias.span,
+                               "a name must name one model only: remove this alias")
+                elif alias.text in named:
+                    self.error(DUPLICATE_MODEL, f"'{alias.text}' is already an alias of model '{named[alias.text]}'",
+                               alias.span, "a name must name one model only: remove one of the two")
+                else:
+                    named[alias.text] = model.name.text
 
     def _selector(self, model: ast.Model, selector: ast.Selector, token_types: set[str]) -> None:
         seen: set[str] = set()

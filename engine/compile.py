@@ -102,6 +102,8 @@ class _Compiler:
             examples=tuple(self.example(e) for e in book.all(ast.Example)),
             source_files=tuple(sorted({p.resolved for p in self.program.probes if p.resolved is not None})),
             group_spans={g.name.text: g.span for g in book.all(ast.Group)},
+            aliases=readonly({alias.text: model.name.text for model in book.all(ast.Model)
+                              for alias in model.alias_names()}),
         )
 
     def regions(self) -> dict[str, Region]:

@@ -394,6 +394,7 @@ TOP_KEYWORDS = ("include", "region", "book")
 BOOK_KEYWORDS = ("source", "currency", "price", "cycle", "round", "effective", "region", "group", "model", "quota",
                  "trial", "example")
 QUOTA_KEYWORDS = ("free", "window", "consume")
+MODEL_KEYWORDS = ("tier", "alias")
 
 _TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"?|#[^\n]*|=>|<=|[A-Za-z0-9_.]+(?:[-/:@][A-Za-z0-9_.]+)*|\S')
 _PARTIAL_WORD = re.compile(r"[A-Za-z0-9_./:@-]*\Z")
@@ -415,8 +416,12 @@ def completions(text: str, line: int, column: int, vocabulary: Vocabulary) -> li
             statement = statement[statement.index("request") + 1:]
         if statement[:1] == ["tier"]:
             return vocabulary.token_type_items() if statement[-1:] in (["by"], ["+"]) else []
+        if statement[:1] == ["alias"]:
+            if statement[-1] in ("alias", ","):
+                return []  # a new name: nothing to offer
+            statement = []  # the list of aliases is complete: a table head or a statement follows
         places = [Completion(g, "group") for g in vocabulary.groups] + vocabulary.region_items()
-        return places + ([] if statement else _keywords(("tier",)))
+        return places + ([] if statement else _keywords(MODEL_KEYWORDS))
     if block == "table":
         return vocabulary.token_type_items()
     if block == "quota":
@@ -480,7 +485,7 @@ def _starts_statement(block: str, token: str) -> bool:
         return token in BOOK_KEYWORDS
     if block == "quota":
         return token in QUOTA_KEYWORDS
-    return block == "model" and token == "tier"
+    return block == "model" and token in MODEL_KEYWORDS
 
 
 def _opened(block: str, statement: list[str]) -> str:

@@ -53,7 +53,7 @@ class Credit(NamedTuple):
 class Quote(NamedTuple):
     book: str
     region: str
-    model: str
+    model: str  # the model's ID, also when it was asked for by an alias
     currency: str
     tier: Tier
     requests: int
@@ -204,7 +204,7 @@ def quote(book: PriceBook, region: str, model: str, tokens: Mapping[str, int], r
     if trial is not None and moment is not None and moment < trial.until and list_total:
         credits = (Credit("trial", trial.reason, EXACT.minus(list_total), trial.span),)
         total = ZERO
-    return _new_quote(Quote, (book.name, offer.region.id, model, currency, tier, requests, asked,
+    return _new_quote(Quote, (book.name, offer.region.id, offer.model, currency, tier, requests, asked,
                               list_total, credits, total, total.quantize(book.quantum, book.round_mode, ROUNDING),
                               book.unit_label))
 

@@ -177,6 +177,7 @@ class PriceBook:
     examples: tuple[Example, ...]
     source_files: tuple[str, ...] = ()  # real paths of every file the book was compiled from: outputs must spare them
     group_spans: Mapping[str, Span] = attrs.field(factory=dict)  # group -> its `group` statement
+    aliases: Mapping[str, str] = attrs.field(factory=dict)  # another name of a model (exactly as written) -> its ID
 
     def quote(self, region: str, model: str, tokens: Mapping[str, int], requests: int = 1,
               currency: str | None = None, at: datetime | str | None = None):
@@ -237,9 +238,14 @@ def find_offer(book: PriceBook, region: str, model: str) -> Offer:
     offer = book.offers.get((model, region_id))
     if offer is not None:
         return offer
+    model = book.aliases.get(model, model)
+    offer = book.offers.get((model, region_id))
+    if offer is not None:
+        return offer
     if model not in book.models:
         raise UnknownModel(f"unknown model '{model}' in book {book.name}",
-                           did_you_mean(str(model), book.models) or "models in this book: " + ", ".join(book.models))
+                           did_you_mean(str(model), [*book.models, *book.aliases])
+                           or "models in this book: " + ", ".join(book.models))
     offered = sorted(r for (m, r) in book.offers if m == model)
     raise RegionNotOffered(f"{book.name} does not offer {model} in {region_id}",
                            "offered in: " + ", ".join(offered))

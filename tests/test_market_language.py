@@ -92,3 +92,43 @@ def test_explain_shows_the_prompt_sum_that_chose_the_tier(book):
     assert tier.summary == "tier 2 of 2: 200K < T <= 1M"
     assert tier.details[0] == ("210000 input + cache_read + cache_write tokens per request: "
                                "200000 < 210000 <= 1000000")
+
+
+# --- model aliases ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["claude-sonnet-4-5", "claude-sonnet-4-5-20250929",
+                                  "us.anthropic.claude-sonnet-4-5-20250929-v1:0", SONNET])
+def test_an_alias_prices_as_its_model_and_the_quote_names_the_model(book, name):
+    result = quote(book, {"input": 150_000, "cache_read": 60_000, "output": 1_000}, model=name)
+    assert (result.model, result.tier.index, result.total) == (SONNET, 2, Decimal("0.9585"))
+
+
+def test_aliases_match_exactly_as_written(book):
+    """Model IDs are API identifiers: unlike a region's display name, another case is another name."""
+    with pytest.raises(ratecard.UnknownModel) as raised:
+        quote(book, {"input": 1}, model="Claude-Sonnet-4-5")
+    assert raised.value.hint == "did you mean 'claude-sonnet-4-5'?"
+
+
+def test_a_bill_names_the_model_whatever_name_the_usage_gives(book):
+    records = [{"timestamp": "2026-05-03T12:00:00Z", "account": "a", "region": "aws:us-east-1", "model": name,
+                "input_tokens": 1_000, "output_tokens": 0} for name in ("claude-sonnet-4-5", SONNET)]
+    bill = book.bill(records)
+    assert [(line.model, line.token_type, line.quantity) for line in bill.lines] == [
+        (SONNET, "input", 2_000), (SONNET, "output", 0)]  # one line: the two records are the same model
+    assert bill.totals["USD"].billed == Decimal("0.006")
+
+
+def test_a_cached_book_keeps_its_aliases(tmp_path, monkeypatch):
+    """A regression: the cache pickled only the read-only mappings it named, so a book with aliases (a new
+    read-only mapping) failed to pickle, quietly, and was compiled again on every load."""
+    monkeypatch.setenv("RATECARD_CACHE_DIR", str(tmp_path))
+    first = ratecard.load(BOOK)
+    assert len(list(tmp_path.glob("*.pickle"))) == 1
+    from ratecard import loader
+    monkeypatch.setattr(loader, "analyze_program", lambda *a, **k: pytest.fail("compiled again"))
+    second = ratecard.load(BOOK)
+    assert dict(second.aliases) == dict(first.aliases) == {
+        "claude-sonnet-4-5": SONNET, "claude-sonnet-4-5-20250929": SONNET,
+        "us.anthropic.claude-sonnet-4-5-20250929-v1:0": SONNET}
+    assert quote(second, {"input": 1}, model="claude-sonnet-4-5").model == SONNET

@@ -282,8 +282,10 @@ class _Builder:
                             "0 AS offer_id, '' AS model, '' AS region_id")
 
     def _models_table(self) -> str:
-        rows = [f"({literal(m)})" for m in self.book.models]
-        return self._values("models", "model", rows, "'' AS model")
+        """Each name a record may give a model (its ID, or an alias, exactly as written) and the model's ID."""
+        names = {**{model: model for model in self.book.models}, **self.book.aliases}
+        rows = [f"({literal(text)}, {literal(model)})" for text, model in sorted(names.items())]
+        return self._values("models", "text, model", rows, "'' AS text, '' AS model")
 
     def _names_table(self) -> str:
         if self.region_names is not None:
@@ -451,8 +453,8 @@ counted AS (
     mk.model IS NOT NULL AS known_model, rt.table_id, t.tier_id, {cycle_start} AS cycle
   FROM counted AS c
   {names}
-  LEFT JOIN models AS mk ON mk.model = c.model
-  LEFT JOIN offers AS o ON o.model = c.model AND o.region_id = {named}
+  LEFT JOIN models AS mk ON mk.text = c.model
+  LEFT JOIN offers AS o ON o.model = mk.model AND o.region_id = {named}
   LEFT JOIN rate_tables AS rt ON rt.offer_id = o.offer_id
     AND (rt.start_us IS NULL OR c.instant >= rt.start_us) AND (rt.end_us IS NULL OR c.instant < rt.end_us)
   LEFT JOIN tiers AS t ON t.table_id = rt.table_id AND (t.after IS NULL OR {selector} > t.after)
