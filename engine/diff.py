@@ -36,7 +36,7 @@ from .billing import Bill, bill
 from .errors import PricingError, RatecardError
 from .money import EXACT, ZERO, exact_sum
 from .records import UsageFiles
-from .tables import Example, Offer, PriceBook, TierTable, UnitPrice, selector_text
+from .tables import Example, Offer, PriceBook, TierTable, UnitPrice, model_aliases, selector_text
 
 frozen = attrs.frozen(slots=True)
 
@@ -286,7 +286,8 @@ def _selectors(book: PriceBook) -> dict[str, set[str]]:
 def _model_settings(book: PriceBook, model: str, selectors: set[str]) -> dict[str, str]:
     # Token types as a set: the order rates are written in a row has no meaning.
     return {"tier by": ", ".join(sorted(selectors)) + " tokens per request",
-            "token types": ", ".join(sorted(book.models[model]))}
+            "token types": ", ".join(sorted(book.models[model])),
+            "aliases": ", ".join(sorted(model_aliases(book, model))) or "none"}
 
 
 def _mode_text(mode: str) -> str:

@@ -15,7 +15,7 @@ import attrs
 from .examples import failure
 from .moments import format_zone
 from .money import plain
-from .tables import PriceBook, Quota, Tier, TierTable, selector_text
+from .tables import PriceBook, Quota, Tier, TierTable, model_aliases, selector_text
 
 
 def explain(book: PriceBook) -> str:
@@ -114,6 +114,9 @@ def tiering(book: PriceBook, model: str) -> str:
 
 def _model(book: PriceBook, model: str) -> list[str]:
     lines = [f"model {model}: {tiering(book, model)}"]
+    aliases = model_aliases(book, model)
+    if aliases:
+        lines.append(f"  also known as: {', '.join(aliases)}")
     for region_set in region_sets(book, model):
         lines.append(f"  {'group ' + region_set.group if region_set.group else 'regions'}: "
                      f"{', '.join(region_set.regions)}")

@@ -151,6 +151,9 @@ def _billing(page: Page) -> list[str]:
 def _model(model: ModelSection, anchor: str) -> list[str]:
     out = [f'<section class="model" id="{anchor}" data-model="{esc(model.name)}">', f"<h3>{esc(model.name)}</h3>",
            f'<p class="tiering">{esc(model.tiering.capitalize())}.</p>']
+    if model.aliases:
+        out.append(f'<p class="aliases">Also billed under: '
+                   f'{", ".join(f"<code>{esc(alias)}</code>" for alias in model.aliases)}.</p>')
     if model.not_billed:
         names = ", ".join(type_name(t) for t in model.not_billed)
         out.append(f'<p class="not-billed-types" data-not-billed="{esc(" ".join(model.not_billed))}">'

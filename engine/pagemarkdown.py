@@ -45,6 +45,8 @@ def render_markdown(page: Page) -> str:
     out += ["", "## Pricing"]
     for model in page.models:
         out += ["", f"### {md(model.name)}", "", md(model.tiering.capitalize()) + "."]
+        if model.aliases:
+            out += ["", "Also billed under: " + ", ".join(f"`{alias}`" for alias in model.aliases) + "."]
         if model.not_billed:
             out.append(f"{md(', '.join(type_name(t) for t in model.not_billed))} tokens are not billed.")
         for group in model.groups:

@@ -29,7 +29,7 @@ from .explain import mode_text, quota_terms, range_text, region_sets, tier_bound
 from .moments import format_zone
 from .money import plain, round_amount
 from .quote import Quote
-from .tables import Example, PriceBook, Region, Tier, TierTable, resolve_region, selector_text
+from .tables import Example, PriceBook, Region, Tier, TierTable, model_aliases, resolve_region, selector_text
 
 frozen = attrs.frozen(slots=True)
 
@@ -128,6 +128,7 @@ class RegionGroup:
 @frozen
 class ModelSection:
     name: str
+    aliases: tuple[str, ...]  # other names usage may give the model
     tiering: str  # `tier chosen by input tokens per request`, or one flat rate
     not_billed: tuple[str, ...]  # token types billed nowhere for this model
     groups: tuple[RegionGroup, ...]
@@ -245,7 +246,7 @@ def _model(book: PriceBook, model: str, currencies: tuple[str, ...]) -> ModelSec
     token_types = book.models[model]
     billed_somewhere = {t for group in groups for table in group.tables for row in table.rows
                         for t in row.tier.token_types if t not in row.tier.not_billed}
-    return ModelSection(model, tiering(book, model), tuple(t for t in token_types if t not in billed_somewhere),
+    return ModelSection(model, model_aliases(book, model), tiering(book, model), tuple(t for t in token_types if t not in billed_somewhere),
                         tuple(groups))
 
 

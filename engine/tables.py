@@ -204,6 +204,11 @@ class PriceBook:
         return bill(self, records, currency=currency, **options)
 
 
+def model_aliases(book: PriceBook, model: str) -> tuple[str, ...]:
+    """The other names usage may give `model`, in the order the book writes them."""
+    return tuple(alias for alias, owner in book.aliases.items() if owner == model)
+
+
 def unit_label(tokens: int) -> str:
     if tokens == 1:
         return "token"

@@ -132,3 +132,19 @@ def test_a_cached_book_keeps_its_aliases(tmp_path, monkeypatch):
         "claude-sonnet-4-5": SONNET, "claude-sonnet-4-5-20250929": SONNET,
         "us.anthropic.claude-sonnet-4-5-20250929-v1:0": SONNET}
     assert quote(second, {"input": 1}, model="claude-sonnet-4-5").model == SONNET
+
+
+def test_the_authoring_tools_show_the_aliases(book, tmp_path):
+    from ratecard.diff import diff_books
+    from ratecard.explain import explain
+    from ratecard.page import page_html, page_markdown
+    names = "claude-sonnet-4-5, claude-sonnet-4-5-20250929, us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    assert f"  also known as: {names}\n" in explain(book)
+    assert ("Also billed under: `claude-sonnet-4-5`, `claude-sonnet-4-5-20250929`, "
+            "`us.anthropic.claude-sonnet-4-5-20250929-v1:0`.") in page_markdown(book)
+    assert '<p class="aliases">Also billed under: <code>claude-sonnet-4-5</code>, ' in page_html(book)
+    fewer = tmp_path / "fewer.rules"
+    fewer.write_text(Path(BOOK).read_text().replace("alias claude-sonnet-4-5, ", "alias "))
+    change = next(c for c in diff_books(book, ratecard.load(fewer)).settings if c.setting == "aliases")
+    assert (change.subject, change.old, change.new) == (
+        f"model {SONNET}", names, "claude-sonnet-4-5-20250929, us.anthropic.claude-sonnet-4-5-20250929-v1:0")
