@@ -132,12 +132,15 @@ class Group:
 
 @node
 class Price:
+    """`0.000480`, `CNY 0.0034`, or a price change: `0.000400 from 2026-07-01`."""
+
     currency: Name | None  # None: the book's first currency
     amount: Number
+    since: Moment | None = None  # in force from this moment on (until the next change); None: from the table's start
 
     @property
     def span(self) -> Span:
-        return _reach(self.currency or self.amount, self.amount)
+        return _reach(self.currency or self.amount, self.since or self.amount)
 
 
 @node
@@ -153,8 +156,8 @@ class Rate:
         return self.not_billed is None
 
     @property
-    def last_token(self) -> Name | Number:
-        return self.not_billed or self.prices[-1].amount
+    def last_token(self) -> Name | Number | Moment:
+        return self.not_billed or self.prices[-1].since or self.prices[-1].amount
 
     @property
     def span(self) -> Span:

@@ -187,9 +187,9 @@ class Builder(lark.Transformer):
     def not_billed(self, children):  # NAME "not" "billed"
         return ast.Rate(self._name(children[0]), (), self._name(children[2]))
 
-    def price(self, children):  # NAME? NUMBER
-        currency = self._name(children[0]) if len(children) == 2 else None
-        return ast.Price(currency, self._number(children[-1]))
+    def price(self, children):  # NAME? NUMBER ["from" DATETIME]
+        currency = self._name(children[0]) if len(children) == 4 else None
+        return ast.Price(currency, self._number(children[-3]), self._moment(children[-1]))
 
     # -- quota, examples --------------------------------------------------
 

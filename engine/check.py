@@ -72,6 +72,7 @@ PRICE_UNIT_RANGE = "R038"
 COUNT_RANGE = "R039"
 WINDOW_RANGE = "R040"
 DATE_RANGE = "R041"
+PRICE_DATES = "R042"
 
 MAX_EXAMPLE_TOKENS = MAX_TOKENS - 1  # per request, as in usage records and quotes
 SHOWN_DIGITS = 40  # a longer number is abbreviated in messages
@@ -379,7 +380,7 @@ class _Checker:
                                    "give the tables effective date ranges that do not overlap")
                         break
                 covered[region].append((table, start, end))
-            self._rows(model, table, token_types)
+            self._rows(model, table, token_types, start, end)
 
     def _table_regions(self, table: ast.RateTable) -> list[str]:
         regions = []
@@ -393,13 +394,13 @@ class _Checker:
                            did_you_mean(place.text, [*self.groups, *self.region_ids]))
         return regions
 
-    def _rows(self, model: ast.Model, table: ast.RateTable, token_types: set[str]) -> None:
+    def _rows(self, model: ast.Model, table: ast.RateTable, token_types: set[str], start, end) -> None:
         bounded = [row.bounds for row in table.rows if row.bounds is not None]
         numbers = [n for b in bounded for n in (b.lower, b.upper) if n is not None]
         if all([self._token_range(n, "a tier bound") for n in numbers]):  # noqa: C419 (a list: report every one)
             self._tier_order(bounded)
         for row in table.rows:
-            self._rates(model, row, token_types)
+            self._rates(model, row, token_types, (start, end))
 
     def _tier_order(self, bounded: list[ast.Bounds]) -> None:
         disorder = next((b for a, b in zip(bounded, bounded[1:]) if b.lower.value < a.lower.value), None)
@@ -438,7 +439,7 @@ class _Checker:
             self.error(TIER_GAP, f"requests of {ends} to {lower} tokens fall between tiers",
                        bounds.span, f"start this tier at `{ends} < T`")
 
-    def _rates(self, model: ast.Model, row: ast.TierRow, token_types: set[str]) -> None:
+    def _rates(self, model: ast.Model, row: ast.TierRow, token_types: set[str], in_force: tuple) -> None:
         seen: dict[str, ast.Rate] = {}
         currency_sets: dict[str, frozenset[str]] = {}
         for rate in row.rates:
@@ -449,7 +450,7 @@ class _Checker:
                 continue
             seen[name] = rate
             if rate.billed:
-                currency_sets[name] = self._prices(rate)
+                currency_sets[name] = self._prices(rate, in_force)
         for missing in sorted(token_types - set(seen)):
             self.error(MISSING_RATE, f"this tier of model '{model.name.text}' has no rate for '{missing}' tokens",
                        row.span, f"add `{missing} PRICE`, or `{missing} not billed` if it is free")
@@ -459,8 +460,9 @@ class _Checker:
             self.error(MIXED_CURRENCIES, f"the token types of this tier are priced in different currencies "
                        f"({described})", row.span, "price every billed token type in the same currencies")
 
-    def _prices(self, rate: ast.Rate) -> frozenset[str]:
+    def _prices(self, rate: ast.Rate, in_force: tuple) -> frozenset[str]:
         currencies: set[str] = set()
+        changed: dict[str, object] = {}  # currency -> the moment of its latest price change so far
         default = self.currencies[0] if self.currencies else None
         for price in rate.prices:
             code = price.currency.text if price.currency else default
@@ -469,12 +471,41 @@ class _Checker:
                            did_you_mean(code, self.currencies)
                            or f"add it to `currency {', '.join(self.currencies + [code])}`")
                 continue
+            if price.since is not None:
+                self._price_change(rate, price, code, code in currencies, changed, in_force)
+                self._price_value(rate, price)
+                continue
             if code in currencies:
                 where = price.currency or price  # a span is made only for a finding
                 self.error(BAD_CURRENCY, f"'{rate.token_type.text}' has two {code} prices", where.span, "keep one")
             currencies.add(code)
             self._price_value(rate, price)
         return frozenset(c for c in currencies if c)
+
+    def _price_change(self, rate: ast.Rate, price: ast.Price, code: str, has_price: bool, changed: dict,
+                      in_force: tuple) -> None:
+        """`0.000400 from 2026-07-01`: after a price in its currency, later than its currency's last change, and
+        within the dates of its table."""
+        name, since = rate.token_type.text, price.since.text
+        moment = self._moment(price.since)
+        if moment is None:
+            return
+        if not has_price:
+            written = "" if price.currency is None else code + " "
+            self.error(PRICE_DATES, f"'{name}' has no {code} price before {since}", price.span,
+                       f"write the price before the change first: `{name} {written}PRICE, {written}"
+                       f"{shown(price.amount)} from {since}`")
+            return
+        if code in changed and moment <= changed[code]:
+            self.error(PRICE_DATES, f"the {code} price changes of '{name}' are not in date order", price.span,
+                       "write each change after the one before it, earliest first")
+            return
+        changed[code] = moment
+        start, end = in_force
+        if (start is not None and moment <= start) or (end is not None and moment >= end):
+            self.error(PRICE_DATES, f"'{name}' changes price at {since}, outside its table's dates "
+                       f"({_dates_text(start, end)})", price.since.span,
+                       "a change must fall after the table comes into force and before it ends")
 
     def _price_value(self, rate: ast.Rate, price: ast.Price) -> None:
         exponent = self._money_range(price.amount, "price")
@@ -547,6 +578,11 @@ class _Checker:
         if not quota.clause(ast.QuotaConsume):
             self.error(MISSING_SETTING, f"quota '{quota.name.text}' does not say which tokens it covers",
                        quota.name.span, "add `consume input, output`")
+
+
+def _dates_text(start, end) -> str:
+    return " ".join(part for part in (start and f"from {start.isoformat()}", end and f"until {end.isoformat()}")
+                    if part)
 
 
 def _overlaps(start_a, end_a, start_b, end_b) -> bool:

@@ -12,6 +12,8 @@ once and shared, so a big book's tables take memory for what differs only.
 from __future__ import annotations
 
 import decimal
+from collections.abc import Iterator
+from datetime import datetime
 from decimal import Decimal
 
 from . import ast
@@ -124,10 +126,10 @@ class _Compiler:
         selector = tuple(t.text for t in model.selectors[0].token_types) if model.selectors else ("input",)
         by_region: dict[str, list[TierTable]] = {}
         for table in model.tables:
-            compiled = self.tier_table(table)
+            compiled = self.tier_tables(table)
             for place in table.places:
                 for region_id in groups.get(place.text, (place.text,)):
-                    by_region.setdefault(region_id, []).append(compiled)
+                    by_region.setdefault(region_id, []).extend(compiled)
         offers = {}
         for region_id, tables in by_region.items():
             tables.sort(key=lambda t: (t.start is not None, t.start))
@@ -138,17 +140,34 @@ class _Compiler:
             offers[region_id] = Offer(model.name.text, regions[region_id], selector, tables, dated)
         return offers
 
-    def tier_table(self, table: ast.RateTable) -> TierTable:
-        tiers = tuple(self.tier(index, row) for index, row in enumerate(table.rows, start=1))
-        uppers = tuple(t.upper for t in tiers if t.upper is not None)
+    def tier_tables(self, table: ast.RateTable) -> list[TierTable]:
+        """The table as it is in force between its price changes (`0.000400 from 2026-07-01`): one TierTable a
+        period, so that the engines see dated tables only."""
         start, end = (self.moment(table.effective.start), self.moment(table.effective.end)) \
             if table.effective else (None, None)
+        changes = sorted({self.moment(price.since) for row in table.rows for rate in row.rates
+                          for price in rate.prices if price.since is not None})
+        moments = [start, *changes, end]
+        return [self.tier_table(table, since, until) for since, until in zip(moments, moments[1:])]
+
+    def tier_table(self, table: ast.RateTable, start: datetime | None, end: datetime | None) -> TierTable:
+        tiers = tuple(self.tier(index, row, start) for index, row in enumerate(table.rows, start=1))
+        uppers = tuple(t.upper for t in tiers if t.upper is not None)
         return TierTable(start, end, uppers, tiers, table.span)
 
-    def tier(self, index: int, row: ast.TierRow) -> Tier:
+    def in_force(self, rate: ast.Rate, at: datetime | None) -> Iterator[tuple[int, ast.Price]]:
+        """The rate's prices in force at `at` (None: the table's start), with their places in the rate: a later
+        price of a currency replaces an earlier one once its change has come."""
+        found: dict[str, tuple[int, ast.Price]] = {}
+        for position, price in enumerate(rate.prices):
+            if price.since is None or (at is not None and self.moment(price.since) <= at):
+                found[price.currency.text if price.currency else self.currencies[0]] = (position, price)
+        return iter(found.values())
+
+    def tier(self, index: int, row: ast.TierRow, at: datetime | None) -> Tier:
         per_unit_prices: dict[str, dict[str, ast.Number]] = {}
         for rate in row.rates:
-            for price in rate.prices:
+            for _, price in self.in_force(rate, at):
                 currency = price.currency.text if price.currency else self.currencies[0]
                 per_unit_prices.setdefault(currency, {})[rate.token_type.text] = price.amount
         prices = {currency: self.unit_prices(by_type) for currency, by_type in per_unit_prices.items()}
@@ -163,16 +182,17 @@ class _Compiler:
             label = self.share(("label", bounds.lower.text, written_upper), lambda: (
                 f"{bounds.lower.text} < T" + ("" if written_upper is None else f" <= {written_upper}")))
         return Tier(index, lower, upper, label, prices, self.share(("not billed", not_billed), lambda: not_billed),
-                    self.share(("types", token_types), lambda: token_types), row.span, self.rate_spans(row))
+                    self.share(("types", token_types), lambda: token_types), row.span, self.rate_spans(row, at))
 
-    def rate_spans(self, row: ast.TierRow) -> dict[tuple[str, str | None], ast.Span]:
-        """Where each rate of a row is written: the first price from its token type (`input 0.000138`), any
-        other from its currency (`CNY 0.00096`), and the whole rate under currency None."""
+    def rate_spans(self, row: ast.TierRow, at: datetime | None) -> dict[tuple[str, str | None], ast.Span]:
+        """Where each rate in force at `at` is written: the first price from its token type (`input 0.000138`),
+        any other from its currency (`CNY 0.00096`) or amount (`0.000400 from 2026-07-01`), and the whole rate
+        under currency None."""
         spans = {}
         for rate in row.rates:
             token_type = rate.token_type.text
             spans[(token_type, None)] = rate.span
-            for position, price in enumerate(rate.prices):
+            for position, price in self.in_force(rate, at):
                 currency = price.currency.text if price.currency else self.currencies[0]
                 spans[(token_type, currency)] = (rate.token_type.span.to(price.amount.span) if position == 0
                                                  else price.span)

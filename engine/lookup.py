@@ -206,6 +206,8 @@ def _price_text(analysis: Analysis, at: PriceAt) -> str:
         price += f" = **{currency} {plain(unit_price.per_token)} per token**"
     elif analysis.book is None:
         price += " (the price per token is shown once the book checks without errors)"
+    if at.price.since is not None:
+        price += f", from {at.price.since.text} (a price change)"
     lines += [price, "", f"Tier: {_tier_text(at.model, at.row)}"]
     if at.table.effective is not None:
         lines += ["", f"In force: {_effective_text(at.table.effective)}"]
@@ -260,22 +262,26 @@ def _unit_label(program: Program) -> str:
 
 
 def _compiled_price(book: PriceBook | None, at: PriceAt, currency: str) -> UnitPrice | None:
-    """The compiled price of this rate: found through the tier compiled from this row."""
-    tier = _compiled_tier(book, at.model, at.table, at.row)
-    if tier is None:
-        return None
-    return tier.prices.get(currency, {}).get(at.rate.token_type.text)
+    """The compiled price of this price cell: found through a tier compiled from this row in which this cell is
+    the price in force (a row with price changes is compiled once per period)."""
+    token_type = at.rate.token_type.text
+    ends = {(span.end_line, span.end_column) for span in (at.price.span, at.price.amount.span)}
+    for tier in _compiled_tiers(book, at.model, at.table, at.row):
+        span = tier.rate_spans.get((token_type, currency))
+        if span is not None and (span.end_line, span.end_column) in ends:
+            return tier.prices.get(currency, {}).get(token_type)
+    return None
 
 
-def _compiled_tier(book: PriceBook | None, model: ast.Model, table: ast.RateTable, row: ast.TierRow) -> Tier | None:
+def _compiled_tiers(book: PriceBook | None, model: ast.Model, table: ast.RateTable, row: ast.TierRow
+                    ) -> Iterator[Tier]:
     if book is None or not table.places:
-        return None
+        return
     first = table.places[0].text
     region_id = next(iter(book.groups.get(first, (first,))), None)
     offer = book.offers.get((model.name.text, region_id))
-    if offer is None:
-        return None
-    return next((tier for compiled in offer.tables for tier in compiled.tiers if tier.span == row.span), None)
+    if offer is not None:
+        yield from (tier for compiled in offer.tables for tier in compiled.tiers if tier.span == row.span)
 
 
 def _place_summary(program: Program, name: str) -> str:

@@ -39,10 +39,31 @@ def test_model_and_region_ids_with_dots_slashes_colons_and_at_signs(book, model,
     assert quote(book, {"input": 1000}, region, model).model == model
 
 
-def test_the_haiku_snapshot_prices_as_written(book):
-    # 1,000,000 x 0.80 / 1M + 10,000 x 4 / 1M = 0.8 + 0.04
-    result = quote(book, {"input": 1_000_000, "output": 10_000}, model="us.anthropic.claude-3-5-haiku-20241022-v1:0")
-    assert result.total == Decimal("0.84")
+HAIKU = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
+
+
+@pytest.mark.parametrize("at, total", [
+    ("2026-05-01T09:59:59.999999Z", Decimal("0.84")),  # 1,000,000 x 0.80 / 1M + 10,000 x 4 / 1M = 0.8 + 0.04
+    ("2026-05-01T10:00:00Z", Decimal("1.04")),         # from the change on: 1,000,000 x 1 / 1M + 0.04
+    ("2026-05-01T12:00:00+02:00", Decimal("1.04")),    # the same instant, written in another zone
+])
+def test_a_price_change_on_one_rate_applies_from_its_instant(book, at, total):
+    result = book.quote(region="aws:us-east-1", model=HAIKU, tokens={"input": 1_000_000, "output": 10_000}, at=at)
+    assert result.total == total
+
+
+def test_a_price_change_splits_the_table_and_each_line_points_at_the_price_that_priced_it(book):
+    offer = book.offers[(HAIKU, "aws:us-east-1")]
+    assert [(str(t.start), str(t.end)) for t in offer.tables] == [("None", "2026-05-01 10:00:00+00:00"),
+                                                                   ("2026-05-01 10:00:00+00:00", "None")]
+    records = [{"timestamp": stamp, "account": "a", "region": "aws:us-east-1", "model": HAIKU,
+                "input_tokens": 1_000, "output_tokens": 0, "cache_write_tokens": 1_000}
+               for stamp in ("2026-05-01T09:30:00Z", "2026-05-01T10:30:00Z")]
+    lines = [(line.cycle_start.hour, line.token_type, line.amount, line.source.column)
+             for line in book.bill(records).lines if line.quantity]
+    # The Haiku row (line 31): `input 0.80` at column 23, `1 from ...` at 35; `cache_write 1` at 91, `1.25` at 106.
+    assert lines == [(9, "input", Decimal("0.0008"), 23), (9, "cache_write", Decimal("0.001"), 91),
+                     (10, "input", Decimal("0.001"), 35), (10, "cache_write", Decimal("0.00125"), 106)]
 
 
 @pytest.mark.parametrize("tokens, tier, total", [
@@ -148,3 +169,13 @@ def test_the_authoring_tools_show_the_aliases(book, tmp_path):
     change = next(c for c in diff_books(book, ratecard.load(fewer)).settings if c.setting == "aliases")
     assert (change.subject, change.old, change.new) == (
         f"model {SONNET}", names, "claude-sonnet-4-5-20250929, us.anthropic.claude-sonnet-4-5-20250929-v1:0")
+
+
+def test_hover_on_a_changed_price_shows_that_price_per_token_and_its_date():
+    from ratecard.lookup import analyze_buffer, hover
+    analysis = analyze_buffer(Path(BOOK).read_text(), BOOK)
+    # Line 31: `input 0.80` at column 23 (`0.80` at 29), its change `1 from 2026-05-01T10:00Z` at 35.
+    before, after = hover(analysis, 31, 29).text, hover(analysis, 31, 35).text
+    assert "USD 0.80 per 1M tokens = **USD 0.0000008 per token**" in before
+    assert ("USD 1 per 1M tokens = **USD 0.000001 per token**, from 2026-05-01T10:00Z (a price change)"
+            in after)

@@ -67,6 +67,7 @@ TITLES = {
     "R039": "count beyond the limit",
     "R040": "quota window too long",
     "R041": "date out of range",
+    "R042": "price change out of order",
 }
 
 
