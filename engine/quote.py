@@ -162,7 +162,8 @@ def quote(book: PriceBook, region: str, model: str, tokens: Mapping[str, int], r
     helper call would cost a measurable share of a quote.
     """
     try:
-        offer = book.offers.get((model, book.place_lookup.get(region)))
+        region_id = book.place_lookup.get(region)
+        offer = book.offers.get((model, region_id)) or book.offers.get((book.aliases.get(model), region_id))
     except TypeError:  # an unhashable region or model: _check_arguments says which
         offer = None
     if offer is None:
