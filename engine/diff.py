@@ -110,7 +110,7 @@ class PriceChange:
 
     model: str
     place: Place
-    period: str | None  # the dated table's range (`from ... until ...`), None for an undated one
+    period: str | None  # when the change applies (`from ... until ...`), None: always
     tier: str  # its bounds, as the book writes them (`0 < T <= 128K`, `all`)
     token_type: str
     currency: str
@@ -360,37 +360,49 @@ class _Places:
 
 @frozen
 class _TablePair:
-    """One table of one offer in each book (None where a book has none), matched by position or dates."""
+    """The tables of one offer in force in each book (None where a book has none) over one period."""
 
     old: TierTable | None
     new: TierTable | None
-
-    @property
-    def period(self) -> str | None:
-        return _period(self.new if self.new is not None else self.old)
+    period: str | None  # `from ... until ...`, None: always
 
 
 def _period(table: TierTable) -> str | None:
-    if table.start is None and table.end is None:
+    return _range_text(table.start, table.end)
+
+
+def _range_text(start: datetime | None, end: datetime | None) -> str | None:
+    if start is None and end is None:
         return None
-    parts = ([f"from {table.start.isoformat()}"] if table.start else []) + \
-            ([f"until {table.end.isoformat()}"] if table.end else [])
+    parts = ([f"from {start.isoformat()}"] if start else []) + ([f"until {end.isoformat()}"] if end else [])
     return " ".join(parts)
 
 
 def _pair_tables(old: Offer | None, new: Offer | None) -> list[_TablePair]:
-    """The offer's tables in both books: in date order when both have as many, else those of equal dates
-    together and the others alone."""
+    """The offer's tables in both books: in date order when both have as many; else over the periods between
+    every date either book has, the tables each book has in force then (a price changed on one rate splits a
+    table in two: its prices are compared with the one table the other book has then)."""
     before, after = (old.tables if old else ()), (new.tables if new else ())
     if len(before) == len(after):
-        return [_TablePair(o, n) for o, n in zip(before, after)]
-    pairs, unmatched = [], list(after)
-    for table in before:
-        match = next((n for n in unmatched if (n.start, n.end) == (table.start, table.end)), None)
-        if match is not None:
-            unmatched.remove(match)
-        pairs.append(_TablePair(table, match))
-    return pairs + [_TablePair(None, n) for n in unmatched]
+        return [_TablePair(o, n, _period(n)) for o, n in zip(before, after)]
+    moments = sorted({m for table in (*before, *after) for m in (table.start, table.end) if m is not None})
+    periods: list[tuple[TierTable | None, TierTable | None, datetime | None, datetime | None]] = []
+    for start, end in zip([None, *moments], [*moments, None]):
+        old_table, new_table = _in_force_from(before, start), _in_force_from(after, start)
+        if old_table is None and new_table is None:
+            continue
+        if periods and periods[-1][0] is old_table and periods[-1][1] is new_table and periods[-1][3] == start:
+            periods[-1] = (old_table, new_table, periods[-1][2], end)  # the same tables go on: one period
+        else:
+            periods.append((old_table, new_table, start, end))
+    return [_TablePair(o, n, _range_text(start, end)) for o, n, start, end in periods]
+
+
+def _in_force_from(tables: tuple[TierTable, ...], start: datetime | None) -> TierTable | None:
+    """The table in force from `start` on (None: from the beginning of time)."""
+    if start is None:
+        return next((t for t in tables if t.start is None), None)
+    return next((t for t in tables if t.in_force(start)), None)
 
 
 class _TableChanges:

@@ -179,3 +179,16 @@ def test_hover_on_a_changed_price_shows_that_price_per_token_and_its_date():
     assert "USD 0.80 per 1M tokens = **USD 0.0000008 per token**" in before
     assert ("USD 1 per 1M tokens = **USD 0.000001 per token**, from 2026-05-01T10:00Z (a price change)"
             in after)
+
+
+def test_a_price_change_on_one_rate_diffs_as_that_price_from_its_date(book, tmp_path):
+    """Found by trying it: the diff paired the one table of the old book with neither half of the new book's
+    split table, so a one-line price change showed as every price removed and twice added."""
+    from ratecard.diff import diff_books
+    old = tmp_path / "old.rules"
+    old.write_text(Path(BOOK).read_text().replace(", 1 from 2026-05-01T10:00Z", "").replace(
+        ", 1.25 from 2026-05-01T10:00Z", ""))
+    changes = diff_books(ratecard.load(old), book).prices
+    assert [(c.model, c.period, c.token_type, c.old, c.new) for c in changes] == [
+        (HAIKU, "from 2026-05-01T10:00:00+00:00", "input", Decimal("0.80"), Decimal("1")),
+        (HAIKU, "from 2026-05-01T10:00:00+00:00", "cache_write", Decimal("1"), Decimal("1.25"))]
