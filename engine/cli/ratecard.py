@@ -147,6 +147,7 @@ def _parser() -> argparse.ArgumentParser:
     sql.set_defaults(run=_sql)
     for name in WORKFLOW_COMMANDS:
         importlib.import_module(f"{__package__}.{name}").register(commands)
+    importlib.import_module(f"{__package__}.importer").register(commands)  # `ratecard import`
     return parser
 
 

@@ -1,0 +1,480 @@
+"""Price books from the `genai-prices` catalogue (its installed Python data, never the network).
+
+How the catalogue prices a request (genai-prices 0.2, `ModelPrice.calc_price`):
+
+- Usage counts are nested: `input_tokens` is the whole prompt, and `cache_read_tokens`,
+  `cache_write_tokens`, `input_audio_tokens`, ... are parts of it. A price applies to the
+  *leaf* count: the tokens of its type not counted under a more specific priced type
+  (an unpriced part, e.g. cached tokens of a model with no cache price, stays in `input`).
+  The books written here use the leaf counts as their token types, so `input` counts the
+  prompt tokens that no other priced type of the model counts.
+- `TieredPrices` is a cliff: the tier is chosen by the whole prompt (`input_tokens`, i.e.
+  the sum of every input-side leaf) and a tier starting at S applies when that sum > S, to
+  every token of the rate: `tier by <input-side types> tokens per request`, rows
+  `S1 < T <= S2`. A rate without tiers has the same price in every row.
+- `ConditionalPrice` with a `StartDateConstraint`: the latest started price applies from UTC
+  midnight of its date (the first price also before its own date): `p0, p1 from DATE`.
+  A `TimeOfDateConstraint` (off-peak hours) has no counterpart in the language.
+- `match` logic: only exact-equality names (`equals`, under `or`) become `alias`es.
+- `price_variants` (service tiers: flex, priority, ...) and units other than tokens per 1M
+  (requests, web searches, audio hours, pages, characters) have no counterpart: such models
+  are reported, never approximated.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from .common import Entry, SourceMissing, Report, UnknownProvider, is_name, make_name, number, quoted
+
+SOURCE = "genai-prices"
+INPUT_ORDER = ("input", "cache_read", "cache_write")
+
+
+def catalogue():
+    """The installed catalogue: (version, providers, unit registry)."""
+    try:
+        import genai_prices
+        from genai_prices import data_snapshot
+        from genai_prices.units import _get_registry
+    except ImportError:
+        raise SourceMissing("genai-prices is not installed",
+                           "install the import extra: pip install 'ratecard[import]'") from None
+    return genai_prices.__version__, data_snapshot.get_snapshot().providers, _get_registry()
+
+
+class Skip(Exception):
+    def __init__(self, category: str, reason: str) -> None:
+        super().__init__(reason)
+        self.category, self.reason = category, reason
+
+
+@dataclass
+class ModelSpec:
+    """One imported model: what its block says, and what the proof needs."""
+
+    id: str
+    title: str | None
+    aliases: list[str]
+    types: list[str]  # token types (leaf usage keys without `_tokens`), catalogue order
+    input_types: list[str]  # the input-side ones: their sum chooses the tier
+    bounds: list[int]  # tier starts (empty: flat)
+    dates: list[date]  # dates of the price changes
+    cells: dict[str, list[list[tuple[date | None, Decimal]]]]  # type -> per tier row -> [(from, price)]
+    notes: list[str] = field(default_factory=list)
+    usage_keys: dict[str, str] = field(default_factory=dict)  # type -> usage key
+
+    def block(self, region: str) -> str:
+        head = f"model {self.id}" + (f" {self.title}" if self.title else "") + " {"
+        lines = [head]
+        if self.aliases:
+            lines.append("  alias " + ", ".join(self.aliases))
+        if self.bounds:
+            lines.append(f"  tier by {' + '.join(self.input_types)} tokens per request")
+        rows = []
+        edges = [0, *self.bounds]
+        for i in range(len(edges)):
+            rates = "   ".join(f"{t} {self._cell(self.cells[t][i])}" for t in self.types)
+            if not self.bounds:
+                rows.append(rates)
+            else:
+                tier = f"{edges[i]} < T <= {edges[i + 1]}" if i + 1 < len(edges) else f"{edges[i]} < T"
+                rows.append(f"{tier}   {rates}")
+        if len(rows) == 1 and not self.bounds:
+            lines.append(f"  {region} {{ {rows[0]} }}")
+        else:
+            lines.append(f"  {region} {{")
+            lines += [f"    {row}" for row in rows]
+            lines.append("  }")
+        lines.append("}")
+        return "\n".join(lines)
+
+    @staticmethod
+    def _cell(changes: list[tuple[date | None, Decimal]]) -> str:
+        if len(changes) == 1 and changes[0][1] == 0:
+            return "not billed"  # free on purpose, as the catalogue says (a bare 0 draws R027)
+        parts = [number(changes[0][1])]
+        parts += [f"{number(p)} from {d.isoformat()}T00:00Z" for d, p in changes[1:]]
+        return ", ".join(parts)
+
+
+def _periods(model) -> list[tuple[date | None, object]]:
+    from genai_prices.types import ModelPrice, StartDateConstraint
+
+    if isinstance(model.prices, ModelPrice):
+        return [(None, model.prices)]
+    if not model.prices:
+        raise Skip("no prices", "the catalogue lists no prices for it")
+    periods: list[tuple[date | None, object]] = []
+    for i, conditional in enumerate(model.prices):
+        c = conditional.constraint
+        if c is None:
+            if i:
+                raise Skip("unconditional price after a dated one",
+                           f"price #{i + 1} has no constraint, so it hides the earlier ones from then on")
+            periods.append((None, conditional.prices))
+        elif isinstance(c, StartDateConstraint):
+            if i and periods[-1][0] is not None and c.start_date <= periods[-1][0]:
+                raise Skip("price dates out of order", f"price from {c.start_date} follows one from {periods[-1][0]}")
+            periods.append((None if i == 0 else c.start_date, conditional.prices))
+        else:
+            raise Skip("time-of-day price", f"a price applies only between {c.start_time} and {c.end_time} UTC "
+                       "each day (off-peak hours); the language has no time-of-day windows")
+    return periods
+
+
+def _stand_in(key: str, priced: list[str], registry) -> str | None:
+    """The priced key whose leaf holds the tokens of unpriced `key`, when exactly one does."""
+    unit = registry.unit_for_price_key(key)
+    units = [registry.unit_for_price_key(k) for k in priced if k in registry._all_price_keys]
+    if any(u.dimensions.items() > unit.dimensions.items() for u in units):
+        return None  # a more specific priced type would share its tokens
+    ancestors = [u for u in units if u.dimensions.items() < unit.dimensions.items()]
+    if not ancestors:
+        return None
+    ancestors.sort(key=lambda u: len(u.dimensions))
+    if any(not (a.dimensions.items() <= b.dimensions.items()) for a, b in zip(ancestors, ancestors[1:])):
+        return None  # two unrelated parents (a lattice): the tokens would count twice
+    return ancestors[-1].price_key
+
+
+def _priced(mp) -> dict[str, object]:
+    return {k: v for k, v in mp.__dict__.items() if not k.startswith("_") and v is not None}
+
+
+def _aliases(match, own: str) -> tuple[list[str], list[str]]:
+    """The exact names `match` accepts, and notes on what it accepts that is not carried over."""
+    names: list[str] = []
+    notes: list[str] = []
+
+    def walk(clause, top: bool) -> None:
+        kind = type(clause).__name__
+        if kind == "ClauseEquals":
+            names.append(clause.equals)
+        elif kind == "ClauseOr":
+            for c in clause.or_:
+                walk(c, top)
+        elif kind == "ClauseStartsWith":
+            notes.append(f"names starting with '{clause.starts_with}' are not carried over (prefix match)")
+        elif kind == "ClauseEndsWith":
+            notes.append(f"names ending with '{clause.ends_with}' are not carried over (suffix match)")
+        elif kind == "ClauseContains":
+            notes.append(f"names containing '{clause.contains}' are not carried over (substring match)")
+        elif kind == "ClauseRegex":
+            notes.append(f"names matching /{clause.regex}/ are not carried over (regex match)")
+        else:
+            notes.append(f"an `{kind}` match is not carried over")
+
+    walk(match, True)
+    seen, out = {own}, []
+    for n in names:
+        if n in seen:
+            continue
+        seen.add(n)
+        out.append(n)
+    if own.lower() not in {n.lower() for n in names} and not match.is_match(own.lower()):
+        notes.append(f"the catalogue's own match does not accept the ID '{own}' itself")
+    return out, notes
+
+
+def model_spec(model, registry) -> ModelSpec:
+    from genai_prices.types import TieredPrices
+
+    if not is_name(model.id):
+        raise Skip("ID is not a name", f"the model ID '{model.id}' is not a ratecard name")
+    if model.price_variants:
+        whens = sorted({", ".join(f"{k}={v}" for k, v in pv.when.items()) for pv in model.price_variants})
+        raise Skip("price variants", "priced differently by request context (" + "; ".join(whens)
+                   + "); the language has no variants or service tiers")
+    periods = _periods(model)
+    keysets = [tuple(_priced(mp)) for _, mp in periods]
+    allkeys: list[str] = []
+    for ks in keysets:
+        allkeys += [k for k in ks if k not in allkeys]
+    other = []
+    for k in allkeys:
+        try:
+            unit = registry.unit_for_price_key(k)
+        except KeyError:
+            other.append(k)
+            continue
+        if unit.dimensions.get("family") != "tokens" or unit.per != 1_000_000:
+            other.append(k)
+    if other:
+        raise Skip("non-token unit", "prices " + ", ".join(other) + "; the language prices tokens only "
+                   "(no per-request, per-search, duration, page or character units)")
+    free = not allkeys
+    if free:  # the catalogue prices nothing: every request costs 0
+        allkeys = ["input_mtok", "output_mtok"]
+    fill: dict[tuple[int, str], str] = {}  # (period, unpriced key) -> the priced key its tokens fall to
+    fill_notes: list[str] = []
+    for n, (when, mp) in enumerate(periods):
+        here = _priced(mp)
+        for k in allkeys:
+            if k in here or free:
+                continue
+            stand_in = _stand_in(k, list(here), registry)
+            if stand_in is None:
+                raise Skip("rate priced only in some periods",
+                           "the priced token types change between dated prices ("
+                           + " -> ".join("{" + ", ".join(ks) + "}" for ks in keysets)
+                           + f"), and the tokens of {k} where it is unpriced fall to no single other rate")
+            fill[n, k] = stand_in
+            until = periods[n + 1][0] if n + 1 < len(periods) else None
+            span = (f"from {when}" if when else "") + (f" until {until}" if until else " on")
+            span = span.replace(" until", "before", 1) if not when else span
+            fill_notes.append(f"{k} is unpriced {span}: its tokens are priced as {stand_in} then, "
+                              f"so it is written at the {stand_in} price for that period")
+    units = [registry.unit_for_price_key(k) for k in allkeys]
+    types = [u.usage_key.removesuffix("_tokens") for u in units]
+    usage_keys = {t: u.usage_key for t, u in zip(types, units)}
+    input_types = [t for t, u in zip(types, units) if u.dimensions.get("direction") == "input"]
+    input_types.sort(key=lambda t: (INPUT_ORDER.index(t) if t in INPUT_ORDER else len(INPUT_ORDER), types.index(t)))
+    starts: set[tuple[int, ...]] = set()
+    for _, mp in periods:
+        for v in _priced(mp).values():
+            if isinstance(v, TieredPrices):
+                starts.add(tuple(t.start for t in v.tiers))
+    if len(starts) > 1:
+        raise Skip("tier thresholds differ", "its rates (or dated prices) use different tier thresholds: "
+                   + "; ".join(str(list(s)) for s in sorted(starts)))
+    bounds = list(next(iter(starts))) if starts else []
+    if bounds and (bounds[0] <= 0 or len(set(bounds)) != len(bounds)):
+        raise Skip("tier thresholds differ", f"tier thresholds {bounds} are not increasing from above 0")
+    if bounds and not input_types:
+        raise Skip("tiers without input", "tiered, but prices no input-side token type to choose the tier")
+    rows = len(bounds) + 1
+    cells: dict[str, list[list[tuple[date | None, Decimal]]]] = {t: [[] for _ in range(rows)] for t in types}
+    for when, mp in periods:
+        for k, t in zip(allkeys, types):
+            period = next(n for n, p in enumerate(periods) if p[1] is mp)
+            v = Decimal(0) if free else getattr(mp, fill.get((period, k), k))
+            row_prices = [v.base, *(x.price for x in v.tiers)] if isinstance(v, TieredPrices) else [v] * rows
+            for r, p in enumerate(row_prices):
+                cell = cells[t][r]
+                if not cell:
+                    cell.append((None, p))
+                elif cell[-1][1] != p:
+                    cell.append((when, p))
+    dates = sorted({d for t in types for row in cells[t] for d, _ in row if d is not None})
+    title = quoted(model.name) if model.name and model.name != model.id else None
+    aliases, notes = _aliases(model.match, model.id)
+    notes[:0] = fill_notes
+    if free:
+        notes.insert(0, "the catalogue prices nothing (free): imported as input and output not billed; "
+                        "other token types are not accepted")
+    return ModelSpec(model.id, title, aliases, types, input_types, bounds, dates, cells, notes, usage_keys)
+
+
+def _header(provider, version: str, region: str) -> str:
+    name = make_name(provider.id)
+    display = quoted(f"{provider.name} API") or '"API"'
+    title = quoted(f"{provider.name} prices, imported from genai-prices {version}") or '"Imported from genai-prices"'
+    url = f", {provider.pricing_urls[0]}" if getattr(provider, "pricing_urls", None) else ""
+    source = quoted(f"genai-prices {version} catalogue, provider {provider.id}{url}") or '"genai-prices"'
+    return (f"# Imported from the genai-prices {version} catalogue (provider {provider.id}) by `ratecard import`.\n"
+            "# Token types are disjoint: `input` counts the prompt tokens no other priced type of the model counts\n"
+            "# (cached tokens of a model without a cache price stay in `input`). Regenerate rather than edit.\n\n"
+            f"region {region} {display}\n\n"
+            f"book {name} {title} {{\n"
+            f"  source {source}\n  currency USD\n  price per 1M tokens\n  cycle hourly in UTC\n  round 6 half-up\n")
+
+
+def _book_text(header: str, blocks: list[str]) -> str:
+    from ..fmt import format_text
+
+    body = "\n\n".join("\n".join("  " + line for line in b.splitlines()) for b in blocks)
+    return format_text(header + ("\n" + body + "\n" if body else "") + "}\n")
+
+
+def _first_error(error) -> str:
+    diagnostics = getattr(error, "diagnostics", None)
+    if diagnostics:
+        d = diagnostics[0]
+        return f"{getattr(d, 'code', '')} {getattr(d, 'message', d)}".strip()
+    return str(error)
+
+
+@dataclass
+class ProviderBook:
+    provider: str
+    file: str
+    text: str
+    models: list[ModelSpec]
+    book: object = None
+
+
+def import_catalogue(providers: list[str] | None = None, verify: int = 1) -> tuple[list[ProviderBook], Report]:
+    """Books for the catalogue's providers (all, or those named), and the report of every entry.
+
+    With `verify`, each model is quoted on a few usages (tier edges, both sides of each price
+    change) and compared with `genai_prices.calc_price`; a model that disagrees is reported."""
+    from .. import loads
+    from ..errors import RatecardError
+
+    version, catalogue_providers, registry = catalogue()
+    known = {p.id: p for p in catalogue_providers}
+    if providers:
+        unknown = [p for p in providers if p not in known]
+        if unknown:
+            raise UnknownProvider(f"the genai-prices catalogue has no provider {', '.join(map(repr, unknown))}",
+                                  "providers: " + ", ".join(sorted(known)))
+        chosen = [known[p] for p in dict.fromkeys(providers)]
+    else:
+        chosen = list(catalogue_providers)
+    report = Report(source=f"genai-prices {version}")
+    books: list[ProviderBook] = []
+    region = "api"
+    for provider in chosen:
+        header = _header(provider, version, region)
+        entries: dict[int, Entry] = {}
+        specs: list[tuple[int, ModelSpec]] = []
+        ids: set[str] = set()
+        for i, model in enumerate(provider.models):
+            try:
+                spec = model_spec(model, registry)
+                if spec.id in ids:
+                    raise Skip("duplicate ID", f"an earlier entry of {provider.id} has the ID '{spec.id}'")
+                ids.add(spec.id)
+            except Skip as skip:
+                entries[i] = Entry(provider.id, model.id, False, skip.reason, skip.category)
+                continue
+            specs.append((i, spec))
+        # aliases: valid names, never another model's ID, never twice in the book
+        used = set(ids)
+        for i, spec in specs:
+            kept = []
+            for alias in spec.aliases:
+                if not is_name(alias):
+                    spec.notes.append(f"alias '{alias}' is not a ratecard name: not carried over")
+                elif alias in used:
+                    spec.notes.append(f"alias '{alias}' already names another model of the book: not carried over")
+                else:
+                    used.add(alias)
+                    kept.append(alias)
+            spec.aliases = kept
+        # the book must load; when it does not, each model is loaded on its own and one that does not
+        # load is reported with the engine's diagnostic
+        good: list[tuple[int, ModelSpec]] = list(specs)
+        text = _book_text(header, [s.block(region) for _, s in good])
+        try:
+            book = loads(text) if good else None
+        except RatecardError:
+            good = []
+            for i, spec in specs:
+                try:
+                    loads(_book_text(header, [spec.block(region)]))
+                except RatecardError as error:
+                    entries[i] = Entry(provider.id, spec.id, False,
+                                       "ratecard rejects the book: " + _first_error(error), "rejected by ratecard")
+                    continue
+                good.append((i, spec))
+            text = _book_text(header, [s.block(region) for _, s in good])
+            book = loads(text) if good else None
+        if verify and good:
+            kept_good = []
+            for i, spec in good:
+                bad = first_disagreement(book, provider, spec, random.Random(f"{provider.id}/{spec.id}"), verify)
+                if bad:
+                    entries[i] = Entry(provider.id, spec.id, False, bad, "disagrees with calc_price")
+                else:
+                    kept_good.append((i, spec))
+            if len(kept_good) != len(good):
+                good = kept_good
+                text = _book_text(header, [s.block(region) for _, s in good])
+                book = loads(text) if good else None
+        for i, spec in good:
+            entries[i] = Entry(provider.id, spec.id, True, notes=list(spec.notes))
+        report.entries += [entries[i] for i in sorted(entries)]
+        if good:
+            file = make_name(provider.id) + ".rules"
+            report.books[provider.id] = file
+            books.append(ProviderBook(provider.id, file, text, [s for _, s in good], book))
+    return books, report
+
+
+# --- the proof: ratecard's quote against calc_price ---------------------------------------------------
+
+def usages(spec: ModelSpec, rng: random.Random, extra: int = 1) -> list[tuple[dict[str, int], datetime]]:
+    """Usages that exercise a model: zero counts, each tier edge exactly and +-1, both sides of each
+    price change, and `extra` random ones per period."""
+    moments = [datetime(2026, 6, 1, 12, tzinfo=UTC)]
+    for d in spec.dates:
+        midnight = datetime(d.year, d.month, d.day, tzinfo=UTC)
+        moments += [midnight - timedelta(seconds=1), midnight, midnight + timedelta(hours=13)]
+    if spec.dates:
+        moments.append(datetime(spec.dates[0].year, 1, 1, tzinfo=UTC) - timedelta(days=400))
+    top = (spec.bounds[-1] * 2 if spec.bounds else 2_000_000)
+    totals = [0, 1]
+    for b in spec.bounds:
+        totals += [b - 1, b, b + 1]
+    out = []
+    for at in moments:
+        out.append(({t: 0 for t in spec.types}, at))
+        for total in totals + [rng.randint(0, top) for _ in range(extra)]:
+            out.append((_split(spec, total, rng), at))
+    return out
+
+
+def _split(spec: ModelSpec, total: int, rng: random.Random) -> dict[str, int]:
+    tokens = {t: 0 for t in spec.types}
+    ins = spec.input_types or []
+    left = total
+    for t in ins[1:]:
+        n = rng.randint(0, left) if rng.random() < 0.7 else 0
+        tokens[t] = n
+        left -= n
+    if ins:
+        tokens[ins[0]] = left
+    for t in spec.types:
+        if t not in ins:
+            tokens[t] = rng.choice([0, 1, rng.randint(0, 100_000)])
+    return tokens
+
+
+def catalogue_usage(spec: ModelSpec, tokens: dict[str, int]):
+    """The genai-prices `Usage` whose priced leaf counts are `tokens`: each priced count is the sum
+    of the leaves it contains."""
+    from genai_prices import Usage
+    from genai_prices.decompose import is_descendant_or_self
+    from genai_prices.units import _get_registry
+
+    units = _get_registry().units
+    priced = {t: units[spec.usage_keys[t]] for t in spec.types}
+    raw = {}
+    for t, unit in priced.items():
+        raw[unit.usage_key] = sum(tokens[s] for s, other in priced.items() if is_descendant_or_self(unit, other))
+    if "input_tokens" not in raw:  # the whole prompt, for the tier: the sum of the input-side leaves
+        raw["input_tokens"] = sum(tokens[t] for t in spec.input_types)
+    return Usage(**raw)
+
+
+def calc_total(provider, spec: ModelSpec, tokens: dict[str, int], at: datetime) -> Decimal:
+    import genai_prices
+
+    model = next(m for m in provider.models if m.id == spec.id)
+    usage = catalogue_usage(spec, tokens)
+    try:
+        result = genai_prices.calc_price(usage, spec.id, provider_id=provider.id, genai_request_timestamp=at)
+    except LookupError:  # the catalogue's match does not accept the entry's own ID
+        result = None
+    if result is None or result.model is not model:  # the ID resolves to another entry: price this one directly
+        result = model.calc_price(usage, provider, genai_request_timestamp=at)
+    return result.total_price
+
+
+def first_disagreement(book, provider, spec: ModelSpec, rng: random.Random, extra: int = 1) -> str | None:
+    from ..errors import RatecardError
+
+    for tokens, at in usages(spec, rng, extra):
+        expected = calc_total(provider, spec, tokens, at)
+        try:
+            got = book.quote(region="api", model=spec.id, tokens=tokens, requests=1, at=at).total
+        except RatecardError as error:
+            return f"ratecard cannot quote {tokens} at {at.isoformat()}: {error}"
+        if got != expected:
+            return f"{tokens} at {at.isoformat()}: ratecard {got}, calc_price {expected}"
+    return None
