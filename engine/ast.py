@@ -144,12 +144,22 @@ class Price:
 
 
 @node
-class Rate:
-    """`input 0.5, CNY 3.6`, or `output not billed`."""
+class RateUnit:
+    """`per 1K searches`, `per request`, `per 1M tokens`: what one rate's price is for."""
 
-    token_type: Name
+    size: Number | None  # None: per one
+    word: Name  # the unit as written, singular or plural
+    span: Span
+
+
+@node
+class Rate:
+    """`input 0.5, CNY 3.6`, `web_search 10 per 1K searches`, or `output not billed`."""
+
+    token_type: Name  # the meter: a token type, or what another unit counts (`web_search`)
     prices: tuple[Price, ...]  # empty when not billed
     not_billed: Name | None  # the word `billed` of `not billed` (it ends the span), or None
+    unit: RateUnit | None = None  # None: the model's or the book's price unit (tokens)
 
     @property
     def billed(self) -> bool:
@@ -157,6 +167,8 @@ class Rate:
 
     @property
     def last_token(self) -> Name | Number | Moment:
+        if self.unit is not None:
+            return self.unit.word
         return self.not_billed or self.prices[-1].since or self.prices[-1].amount
 
     @property
@@ -215,6 +227,7 @@ class Model:
     tables: tuple[RateTable, ...]
     span: Span
     aliases: tuple[Alias, ...] = ()
+    price_units: tuple[PriceUnit, ...] = ()  # `price per 1K tokens` for this model's token rates
 
     def alias_names(self) -> tuple[Name, ...]:
         return tuple(name for alias in self.aliases for name in alias.names)

@@ -92,6 +92,7 @@ class LineContext:
     trial_reason: str
     quota_span: Span | None = None  # where the book states its quota: what a quota line points at
     trial_span: Span | None = None  # and its trial
+    unit_size: int = 1  # tokens in the book's pricing unit
 
 
 class BillLine(NamedTuple):
@@ -105,14 +106,14 @@ class BillLine(NamedTuple):
     tier: Tier
     token_type: str
     kind: str  # usage, quota or trial
-    quantity: int  # tokens
+    quantity: int  # tokens, or what the rate's own unit counts
     price: UnitPrice | None  # None for a token type the book marks `not billed`
     context: LineContext
     adjustment: int = 0  # quanta added to this line's own rounding, so that the lines add up to the totals
 
     def __repr__(self) -> str:
         return (f"BillLine({self.cycle_start.isoformat()} {self.account!r} {self.region} {self.model} "
-                f"tier {self.tier.index} {self.token_type} {self.kind} {self.quantity} tokens: "
+                f"tier {self.tier.index} {self.token_type} {self.kind} {self.quantity} {self.unit}: "
                 f"{self.currency} {self.amount})")
 
     @property
@@ -138,7 +139,21 @@ class BillLine(NamedTuple):
 
     @property
     def pricing_unit(self) -> str:
-        return self.context.pricing_unit
+        """What `unit_price` is for: `1M tokens`, or the rate's own unit (`1K searches`)."""
+        rate_unit = self.tier.rate_units.get(self.token_type)
+        return self.context.pricing_unit if rate_unit is None else rate_unit.label
+
+    @property
+    def pricing_size(self) -> int:
+        """How many of `unit` the price is for: 1000000 for `1M tokens`."""
+        rate_unit = self.tier.rate_units.get(self.token_type)
+        return self.context.unit_size if rate_unit is None else rate_unit.size
+
+    @property
+    def unit(self) -> str:
+        """What `quantity` counts: tokens, or the rate's own unit (searches, requests, ...)."""
+        rate_unit = self.tier.rate_units.get(self.token_type)
+        return "tokens" if rate_unit is None else rate_unit.unit.plural
 
     @property
     def currency(self) -> str:
@@ -181,7 +196,8 @@ class BillLine(NamedTuple):
             return self.context.quota_title
         if self.kind == "trial":
             return self.context.trial_reason
-        return f"{self.offer.model} {self.token_type} tokens, tier {self.tier.label}"
+        counted = "fee" if self.token_type in self.tier.fees else self.unit
+        return f"{self.offer.model} {self.token_type} {counted}, tier {self.tier.label}"
 
 
 @attrs.frozen(slots=True)
@@ -266,7 +282,7 @@ def line_context(book: PriceBook, currency: str) -> LineContext:
     quota, trial = book.quota, book.trial
     return LineContext(currency, book.unit_label, book.quantum, book.round_mode, CYCLE_SECONDS[book.cycle],
                        quota.title if quota else "", trial.reason if trial else "", quota.span if quota else None,
-                       trial.span if trial else None)
+                       trial.span if trial else None, book.unit_tokens)
 
 
 def quota_window_end(quota: Quota, first_use: datetime) -> datetime:
@@ -336,7 +352,7 @@ class _BillingRun:
         self.files = files
         for usage in files.inputs:
             usage.refuse_parquet()
-        files.check_headers(self.rater.book.token_types)
+        files.check_headers(self.rater.meters)
         for usage in files.inputs:
             usage.bytes_read = 0
             if usage.sniff() == "jsonl":
@@ -363,10 +379,11 @@ class _BillingRun:
 
     def add_csv(self, usage: UsageInput) -> None:
         """A CSV input: each row's values, picked by position, go through the same `Rater.rate_fields`."""
-        layout, lines = usage.csv_lines(self.rater.book.token_types)
+        layout, lines = usage.csv_lines(self.rater.meters)
         at_timestamp, at_account, at_region, at_model = layout.timestamp, layout.account, layout.region, layout.model
         at_requests, at_request_id, token_indexes = layout.requests, layout.request_id, layout.token_indexes
-        columns, rate_fields, source = TokenColumns.of(layout.token_types), self.rater.rate_fields, usage.source
+        columns = TokenColumns.of(layout.token_types, False, self.rater.meters)
+        rate_fields, source = self.rater.rate_fields, usage.source
         token_values = itemgetter(*token_indexes) if len(token_indexes) > 1 else lambda row: (row[token_indexes[0]],)
         add = self.biller.add
         for number, text, row, reject in csv_rows(usage, lines, layout):

@@ -153,8 +153,9 @@ class Builder(lark.Transformer):
         selectors = tuple(s for s in body if isinstance(s, ast.Selector))
         tables = tuple(t for t in body if isinstance(t, ast.RateTable))
         aliases = tuple(a for a in body if isinstance(a, ast.Alias))
+        units = tuple(u for u in body if isinstance(u, ast.PriceUnit))
         return ast.Model(self._name(children[1]), self._optional_string(children[2]), selectors, tables,
-                         self._between(children[0], children[-1]), aliases)
+                         self._between(children[0], children[-1]), aliases, units)
 
     def alias(self, children):  # "alias" NAME ("," NAME)*
         return ast.Alias(self._names(children[1:]), self._between(children[0], children[-1]))
@@ -180,9 +181,15 @@ class Builder(lark.Transformer):
     def unbounded(self, children):  # NUMBER "<" "T"
         return ast.Bounds(self._number(children[0]), None, self._between(children[0], children[2]))
 
-    def rate(self, children):  # NAME price ("," price)*
-        prices = tuple(children[1::2])  # the commas between them are tokens
-        return ast.Rate(self._name(children[0]), prices, None)
+    def rate(self, children):  # NAME price ("," price)* [rate_unit]
+        unit = children[-1]
+        prices = tuple(children[1:-1:2])  # the commas between them are tokens
+        return ast.Rate(self._name(children[0]), prices, None, unit)
+
+    def rate_unit(self, children):  # "per" [NUMBER] (NAME | "tokens" | "token" | "requests" | "request")
+        size = children[1]
+        return ast.RateUnit(None if size is None else self._number(size), self._name(children[2]),
+                            self._between(children[0], children[2]))
 
     def not_billed(self, children):  # NAME "not" "billed"
         return ast.Rate(self._name(children[0]), (), self._name(children[2]))

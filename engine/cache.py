@@ -35,6 +35,7 @@ from .cachedir import cache_dir, is_private, private_dir
 from .resources import grammar_path
 from .source import Probe, Span, probe
 from .tables import PriceBook, readonly
+from .units import Unit
 
 _FORMAT = 3
 
@@ -110,12 +111,13 @@ class _BookUnpickler(pickle.Unpickler):
 
 
 _FIELDS = {cls: tuple(field.name for field in attrs.fields(cls))
-           for cls in (tables.PriceBook, tables.Region, tables.UnitPrice, tables.Tier, tables.TierTable, tables.Offer,
-                       tables.Quota, tables.Trial, tables.Example, Span, Probe)}
+           for cls in (tables.PriceBook, tables.Region, tables.UnitPrice, tables.RateUnit, tables.Tier,
+                       tables.TierTable, tables.Offer, tables.Quota, tables.Trial, tables.Example, Unit, Span, Probe)}
 
 _ALLOWED = {
-    "ratecard.tables": {"PriceBook", "Region", "UnitPrice", "Tier", "TierTable", "Offer", "Quota", "Trial",
-                        "Example"},
+    "ratecard.tables": {"PriceBook", "Region", "UnitPrice", "RateUnit", "Tier", "TierTable", "Offer", "Quota",
+                        "Trial", "Example"},
+    "ratecard.units": {"Unit"},
     "ratecard.source": {"Span", "Probe"},
     "decimal": {"Decimal"},
     "datetime": {"datetime", "timezone", "timedelta"},
@@ -124,7 +126,7 @@ _ALLOWED = {
 
 
 #: The fields of a PriceBook that compile makes read-only proxies (`tables.readonly`).
-_READONLY_FIELDS = ("regions", "groups", "models", "aliases")
+_READONLY_FIELDS = ("regions", "groups", "models", "aliases", "units", "meter_columns")
 
 
 def _freeze(book: PriceBook) -> PriceBook:

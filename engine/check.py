@@ -40,6 +40,7 @@ from .limits import (
 from .moments import parse_moment, parse_zone
 from .places import normalize_place
 from .source import Span
+from .units import BY_WORD, TOKENS, WORDS, Unit
 
 BOOK_COUNT = "R005"
 UNKNOWN_REGION = "R010"
@@ -73,6 +74,9 @@ COUNT_RANGE = "R039"
 WINDOW_RANGE = "R040"
 DATE_RANGE = "R041"
 PRICE_DATES = "R042"
+UNKNOWN_UNIT = "R043"
+UNIT_CONFLICT = "R044"
+NOT_TOKENS = "R045"
 
 MAX_EXAMPLE_TOKENS = MAX_TOKENS - 1  # per request, as in usage records and quotes
 SHOWN_DIGITS = 40  # a longer number is abbreviated in messages
@@ -99,6 +103,7 @@ class _Checker:
         self.in_two_groups: set[str] = set()  # already reported; their rate tables overlap by consequence
         self.places = 6
         self.zone = None
+        self.meter_units: dict[str, tuple[Unit, ast.Rate]] = {}  # meter -> its unit, and the first rate saying so
 
     def error(self, code: str, message: str, span: Span, hint: str | None = None) -> None:
         self.found.append(Diagnostic(code, message, span, hint, ERROR))
@@ -213,6 +218,7 @@ class _Checker:
         self._groups(book)
         models: dict[str, ast.Model] = {}
         token_types: set[str] = set()
+        self._meter_units(book)
         for model in book.all(ast.Model):
             if model.name.text in models:
                 self.error(DUPLICATE_MODEL, f"model '{model.name.text}' is defined twice", model.name.span,
@@ -236,6 +242,11 @@ class _Checker:
             self._example(example)
 
     def _example(self, example: ast.Example) -> None:
+        for count in example.tokens:
+            unit = self.meter_units.get(count.token_type.text, (TOKENS,))[0]
+            if unit.per_request:
+                self.error(NOT_TOKENS, f"'{count.token_type.text}' is a fee per request: usage does not count it",
+                           count.token_type.span, "remove it; each request of the example pays it once")
         counts = [(c.count, "token count", 0, MAX_EXAMPLE_TOKENS) for c in example.tokens]
         if example.requests is not None:
             counts.append((example.requests, "request count", 1, MAX_REQUESTS))
@@ -270,13 +281,7 @@ class _Checker:
                     self.currencies.append(code.text)
         unit = self._single(book, ast.PriceUnit, "price per", "price per 1K tokens")
         if unit is not None and unit.tokens is not None:
-            size = unit.tokens.value
-            if size > MAX_PRICE_UNIT:
-                self.error(PRICE_UNIT_RANGE, f"prices per {shown(unit.tokens)} tokens: the pricing unit is too large",
-                           unit.tokens.span, "the largest pricing unit is 1M tokens: write `price per 1M tokens`")
-            elif not (size > 0 and size == size.to_integral_value() and str(int(size)).rstrip("0") == "1"):
-                self.error(BAD_SETTING, f"price unit '{shown(unit.tokens)}' is not a power of ten", unit.tokens.span,
-                           "write `price per token`, `price per 1K tokens` or `price per 1M tokens`")
+            self._unit_size(unit.tokens, TOKENS, "price per")
         cycle = self._single(book, ast.Cycle, "cycle", "cycle hourly in UTC+8")
         if cycle is not None:
             if cycle.period.text not in CYCLE_PERIODS:
@@ -300,6 +305,63 @@ class _Checker:
         effective = self._single(book, ast.Effective, "effective", None)
         if effective is not None:
             self._range(effective)
+
+    def _unit_size(self, size: ast.Number, unit: Unit, lead: str = "per") -> None:
+        """A pricing unit's size: a power of ten up to 1M (`per 1K searches`, `price per 1M tokens`)."""
+        value = size.value
+        if value > MAX_PRICE_UNIT:
+            self.error(PRICE_UNIT_RANGE, f"prices per {shown(size)} {unit.plural}: the pricing unit is too large",
+                       size.span, f"the largest pricing unit is 1M {unit.plural}: write `{lead} 1M {unit.plural}`")
+        elif not (value > 0 and value == value.to_integral_value() and str(int(value)).rstrip("0") == "1"):
+            self.error(BAD_SETTING, f"price unit '{shown(size)}' is not a power of ten", size.span,
+                       f"write `{lead} {unit.singular}`, `{lead} 1K {unit.plural}` or `{lead} 1M {unit.plural}`")
+
+    # -- units ------------------------------------------------------------
+
+    def _meter_units(self, book: ast.Book) -> None:
+        """What each meter counts, the same in the whole book (its usage column is book-wide): tokens unless its
+        rates say `per ... UNIT`. A rate `not billed` takes the unit its meter has elsewhere."""
+        for model in book.all(ast.Model):
+            for extra in model.price_units[1:]:
+                self.error(REPEATED_SETTING, f"model '{model.name.text}' sets its price unit twice", extra.span,
+                           f"keep one (first at {model.price_units[0].span})")
+            for setting in model.price_units[:1]:
+                if setting.tokens is not None:
+                    self._unit_size(setting.tokens, TOKENS, "price per")
+            for table in model.tables:
+                for row in table.rows:
+                    for rate in row.rates:
+                        if rate.billed:
+                            self._rate_unit(rate)
+
+    def _rate_unit(self, rate: ast.Rate) -> None:
+        unit = TOKENS
+        if rate.unit is not None:
+            word = rate.unit.word
+            unit = BY_WORD.get(word.text)
+            if unit is None:
+                self.error(UNKNOWN_UNIT, f"unknown unit '{word.text}'", word.span,
+                           did_you_mean(word.text, WORDS) or "units: " + ", ".join(u for u in WORDS))
+                return
+            if rate.unit.size is not None:
+                self._unit_size(rate.unit.size, unit)
+        meter = rate.token_type.text
+        first = self.meter_units.setdefault(meter, (unit, rate))
+        if first[0] != unit:
+            where = rate.unit.word if rate.unit is not None else rate.token_type
+            self.error(UNIT_CONFLICT, f"'{meter}' is priced per {unit.singular} here and per {first[0].singular} at "
+                       f"{first[1].span}", where.span,
+                       f"a meter counts one unit in the whole book (usage has one column for it): price '{meter}' "
+                       f"per {first[0].singular} everywhere, or give this one another name")
+
+    def _token_meter(self, name: ast.Name, what: str) -> bool:
+        """Is `name` a meter counted in tokens? Reports it if it counts another unit (`what` is where it stands)."""
+        unit = self.meter_units.get(name.text, (TOKENS,))[0]
+        if unit == TOKENS:
+            return True
+        self.error(NOT_TOKENS, f"'{name.text}' counts {unit.plural}, not tokens: {what}", name.span,
+                   "only token types can be summed with tokens; name a token type here")
+        return False
 
     def _moment(self, moment: ast.Moment):
         """The moment a date literal means, or None (reported) when it is invalid or out of range."""
@@ -336,6 +398,8 @@ class _Checker:
                 self.error(DUPLICATE_TOKEN_TYPE, f"'{term.text}' is counted twice in what chooses the tier of "
                            f"model '{model.name.text}'", term.span, f"remove this '+ {term.text}'")
             seen.add(term.text)
+            if not self._token_meter(term, "a tier is chosen by tokens per request"):
+                continue
             if token_types and term.text not in token_types:
                 self.error(UNKNOWN_TOKEN_TYPE, f"model '{model.name.text}' prices no '{term.text}' tokens",
                            term.span, did_you_mean(term.text, token_types))
@@ -572,6 +636,8 @@ class _Checker:
                            "the window is a positive whole number of days or months")
         for clause in quota.clause(ast.QuotaConsume):
             for name in clause.token_types:
+                if not self._token_meter(name, "a free quota is of tokens"):
+                    continue
                 if name.text not in token_types:
                     self.error(UNKNOWN_TOKEN_TYPE, f"quota consumes '{name.text}' tokens, which no model prices",
                                name.span, did_you_mean(name.text, token_types))

@@ -20,7 +20,21 @@ from . import ast
 from .include import Program
 from .moments import parse_moment, parse_zone
 from .places import normalize_place
-from .tables import Example, Offer, PriceBook, Quota, Region, Tier, TierTable, Trial, UnitPrice, readonly, unit_label
+from .tables import (
+    Example,
+    Offer,
+    PriceBook,
+    Quota,
+    RateUnit,
+    Region,
+    Tier,
+    TierTable,
+    Trial,
+    UnitPrice,
+    readonly,
+    unit_label,
+)
+from .units import BY_WORD, TOKENS, Unit, usage_column
 
 ROUNDING = {
     "half-up": decimal.ROUND_HALF_UP,
@@ -53,7 +67,9 @@ class _Compiler:
         self.unit_exponent = len(str(self.unit_tokens)) - 1
         self.book_dated = bool(self.ast_book.all(ast.Effective) or self.ast_book.all(ast.Trial))
         self.shared: dict = {}  # (kind, key) -> the one object built for it
-        self.per_token: dict[str, tuple[Decimal, int]] = {}  # price as written -> per token, and its exponent
+        self.per_token: dict[tuple[str, int], tuple[Decimal, int]] = {}  # (price as written, unit exponent) -> ...
+        self.meter_units = self.units()
+        self.model_exponent = self.unit_exponent  # of the model being compiled: its `price per` or the book's
 
     def share(self, key, build):
         """The object `build()` gives, built once per distinct `key`."""
@@ -75,6 +91,8 @@ class _Compiler:
         models, offers = {}, {}
         for model in book.all(ast.Model):
             models[model.name.text] = model.token_types()
+            setting = model.price_units[0].tokens if model.price_units else None
+            self.model_exponent = self.unit_exponent if setting is None else len(str(int(setting.value))) - 1
             for region_id, offer in self.offers(model, regions, groups).items():
                 offers[(model.name.text, region_id)] = offer
         sources = book.all(ast.SourceRef)
@@ -106,7 +124,21 @@ class _Compiler:
             group_spans={g.name.text: g.span for g in book.all(ast.Group)},
             aliases=readonly({alias.text: model.name.text for model in book.all(ast.Model)
                               for alias in model.alias_names()}),
+            units=readonly(self.meter_units),
+            meter_columns=readonly({usage_column(meter, unit): meter for meter, unit in self.meter_units.items()
+                                    if not unit.per_request}),
         )
+
+    def units(self) -> dict[str, Unit]:
+        """The meters counted in another unit than tokens (`check` saw that each counts one unit)."""
+        found = {}
+        for model in self.ast_book.all(ast.Model):
+            for table in model.tables:
+                for row in table.rows:
+                    for rate in row.rates:
+                        if rate.unit is not None and BY_WORD[rate.unit.word.text] != TOKENS:
+                            found[rate.token_type.text] = BY_WORD[rate.unit.word.text]
+        return found
 
     def regions(self) -> dict[str, Region]:
         declared = [r for f in self.program.files for r in f.all(ast.RegionDecl)]
@@ -165,12 +197,18 @@ class _Compiler:
         return iter(found.values())
 
     def tier(self, index: int, row: ast.TierRow, at: datetime | None) -> Tier:
-        per_unit_prices: dict[str, dict[str, ast.Number]] = {}
+        per_unit_prices: dict[str, dict[str, tuple[ast.Number, int]]] = {}
+        rate_units = {}
         for rate in row.rates:
+            exponent, rate_unit = self.rate_unit(rate)
+            if rate_unit is not None:
+                rate_units[rate.token_type.text] = rate_unit
             for _, price in self.in_force(rate, at):
                 currency = price.currency.text if price.currency else self.currencies[0]
-                per_unit_prices.setdefault(currency, {})[rate.token_type.text] = price.amount
+                per_unit_prices.setdefault(currency, {})[rate.token_type.text] = (price.amount, exponent)
         prices = {currency: self.unit_prices(by_type) for currency, by_type in per_unit_prices.items()}
+        fees = tuple(r.token_type.text for r in row.rates
+                     if self.meter_units.get(r.token_type.text, TOKENS).per_request)
         not_billed = frozenset(r.token_type.text for r in row.rates if not r.billed)
         token_types = tuple(r.token_type.text for r in row.rates)
         bounds = row.bounds
@@ -182,7 +220,22 @@ class _Compiler:
             label = self.share(("label", bounds.lower.text, written_upper), lambda: (
                 f"{bounds.lower.text} < T" + ("" if written_upper is None else f" <= {written_upper}")))
         return Tier(index, lower, upper, label, prices, self.share(("not billed", not_billed), lambda: not_billed),
-                    self.share(("types", token_types), lambda: token_types), row.span, self.rate_spans(row, at))
+                    self.share(("types", token_types), lambda: token_types), row.span, self.rate_spans(row, at),
+                    self.share(("units", tuple(rate_units.items())), lambda: rate_units), fees)
+
+    def rate_unit(self, rate: ast.Rate) -> tuple[int, RateUnit | None]:
+        """The exponent of a rate's pricing unit (3 for `per 1K searches`) and, when that unit is not the book's,
+        what it is."""
+        meter_unit = self.meter_units.get(rate.token_type.text, TOKENS)
+        if rate.unit is not None:
+            size = rate.unit.size
+            exponent = 0 if size is None else len(str(int(size.value))) - 1
+        else:
+            exponent = self.model_exponent if meter_unit == TOKENS else 0
+        if meter_unit == TOKENS and exponent == self.unit_exponent:
+            return exponent, None
+        return exponent, self.share(("rate unit", meter_unit, exponent),
+                                    lambda: RateUnit(meter_unit, 10 ** exponent, meter_unit.label(10 ** exponent)))
 
     def rate_spans(self, row: ast.TierRow, at: datetime | None) -> dict[tuple[str, str | None], ast.Span]:
         """Where each rate in force at `at` is written: the first price from its token type (`input 0.000138`),
@@ -201,19 +254,22 @@ class _Compiler:
     def count(self, number: ast.Number) -> int:
         return self.share(("count", number.text), lambda: int(number.value))
 
-    def unit_prices(self, per_unit: dict[str, ast.Number]) -> dict[str, UnitPrice]:
-        """Per-token prices of one tier and currency, sharing one exponent."""
-        per_token = {t: self.price_per_token(n) for t, n in per_unit.items()}
+    def unit_prices(self, per_unit: dict[str, tuple[ast.Number, int]]) -> dict[str, UnitPrice]:
+        """Per-token (per-unit-counted) prices of one tier and currency, sharing one exponent."""
+        per_token = {t: self.price_per_token(n, unit_exponent) for t, (n, unit_exponent) in per_unit.items()}
         exponent = min(p[1] for p in per_token.values())
-        return {t: self.share(("unit price", n.text, exponent), lambda n=n, p=per_token[t][0]: UnitPrice(
-                    n.value, p, int(p.scaleb(-exponent, _EXACT)), exponent))
-                for t, n in per_unit.items()}
+        return {t: self.share(("unit price", n.text, per_token[t][0], exponent),
+                              lambda n=n, p=per_token[t][0]: UnitPrice(n.value, p, int(p.scaleb(-exponent, _EXACT)),
+                                                                       exponent))
+                for t, (n, _) in per_unit.items()}
 
-    def price_per_token(self, price: ast.Number) -> tuple[Decimal, int]:
-        found = self.per_token.get(price.text)
+    def price_per_token(self, price: ast.Number, unit_exponent: int) -> tuple[Decimal, int]:
+        """A price per pricing unit (10 ** `unit_exponent` tokens, searches, ...) as the price of one."""
+        key = (price.text, unit_exponent)
+        found = self.per_token.get(key)
         if found is None:
-            value = price.value.scaleb(-self.unit_exponent, _EXACT)
-            found = self.per_token[price.text] = (value, value.as_tuple().exponent)
+            value = price.value.scaleb(-unit_exponent, _EXACT)
+            found = self.per_token[key] = (value, value.as_tuple().exponent)
         return found
 
     def quota(self) -> Quota | None:

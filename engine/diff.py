@@ -36,7 +36,8 @@ from .billing import Bill, bill
 from .errors import PricingError, RatecardError
 from .money import EXACT, ZERO, exact_sum
 from .records import UsageFiles
-from .tables import Example, Offer, PriceBook, TierTable, UnitPrice, model_aliases, selector_text
+from .tables import Example, Offer, PriceBook, RateUnit, TierTable, UnitPrice, model_aliases, selector_text
+from .units import TOKENS
 
 frozen = attrs.frozen(slots=True)
 
@@ -116,6 +117,7 @@ class PriceChange:
     currency: str
     old: Decimal | None
     new: Decimal | None
+    unit: str | None = None  # the pricing unit of a rate priced in another unit than tokens (`1K searches`)
 
     @property
     def kind(self) -> str:
@@ -411,7 +413,6 @@ class _TableChanges:
     def __init__(self, old: PriceBook, new: PriceBook, places: _Places) -> None:
         self.old, self.new, self.places = old, new, places
         self.unit_tokens = new.unit_tokens
-        self.same_unit = old.unit_tokens == new.unit_tokens
         self.found: dict[tuple, set[str]] = {}  # a change, less its region -> the regions it is found in
         self.tables_seen: dict[int, tuple[dict, set, dict]] = {}  # id of a table (both books keep theirs) -> cells
         self.model_rank = {m: rank for rank, m in enumerate(dict.fromkeys([*new.models, *old.models]))}
@@ -437,8 +438,8 @@ class _TableChanges:
 
     def _compare_tables(self, model: str, region_id: str, pair: _TablePair) -> None:
         period = pair.period
-        old_cells, old_free, old_labels = self._cells(pair.old)
-        new_cells, new_free, new_labels = self._cells(pair.new)
+        old_cells, old_free, old_labels, old_units = self._cells(pair.old)
+        new_cells, new_free, new_labels, new_units = self._cells(pair.new)
         labels = old_labels | new_labels  # bounds -> label, as the new book writes it where it has the tier
         if pair.old is not None and pair.new is not None:
             before, after = tuple(old_labels.values()), tuple(new_labels.values())
@@ -448,41 +449,48 @@ class _TableChanges:
             before, after = old_cells.get(key), new_cells.get(key)
             if (before and before.per_token) != (after and after.per_token):
                 bounds, token_type, currency = key
+                unit = new_units.get((bounds, token_type)) or old_units.get((bounds, token_type))
                 self._add(("price", model, period, bounds, labels[bounds], token_type, currency,
-                           self._per_unit(before), self._per_unit(after)), region_id)
+                           self._per_unit(before, unit), self._per_unit(after, unit), unit and unit.label), region_id)
         for bounds, token_type in dict.fromkeys([*new_free, *old_free]):
             before, after = (bounds, token_type) in old_free, (bounds, token_type) in new_free
             if before != after:
                 self._add(("not billed", model, period, bounds, labels[bounds], token_type, before, after),
                           region_id)
 
-    def _cells(self, table: TierTable | None) -> tuple[dict, set, dict]:
-        """A table's prices by (bounds, token type, currency), its not-billed (bounds, token type)s, and its tier
-        labels by bounds, in tier order. Made once per table: the regions of a group share theirs."""
+    def _cells(self, table: TierTable | None) -> tuple[dict, set, dict, dict]:
+        """A table's prices by (bounds, token type, currency), its not-billed (bounds, token type)s, its tier
+        labels by bounds, in tier order, and the units of its rates priced in another unit than tokens by (bounds,
+        token type). Made once per table: the regions of a group share theirs."""
         found = self.tables_seen.get(id(table))
         if found is None:
             found = self.tables_seen[id(table)] = self._read_cells(table)
         return found
 
     @staticmethod
-    def _read_cells(table: TierTable | None) -> tuple[dict, set, dict]:
-        cells, free, labels = {}, set(), {}
+    def _read_cells(table: TierTable | None) -> tuple[dict, set, dict, dict]:
+        cells, free, labels, units = {}, set(), {}, {}
         for tier in (table.tiers if table else ()):
             bounds = (tier.lower, tier.upper)
             labels[bounds] = tier.label
+            units.update(((bounds, meter), rate_unit) for meter, rate_unit in tier.rate_units.items()
+                         if rate_unit.unit != TOKENS)
             for currency, prices in tier.prices.items():
                 for token_type, price in prices.items():
                     cells[(bounds, token_type, currency)] = price
             free.update((bounds, token_type) for token_type in tier.not_billed)
-        return cells, free, labels
+        return cells, free, labels, units
 
-    def _per_unit(self, price: UnitPrice | None) -> Decimal | None:
-        """The price per pricing unit of the new book: as written when both books have that unit."""
+    def _per_unit(self, price: UnitPrice | None, unit: RateUnit | None = None) -> Decimal | None:
+        """The price per pricing unit of the new book (or of the rate's own unit, when it is not tokens)."""
         if price is None:
             return None
-        if self.same_unit:
+        if unit is not None:
+            return EXACT.multiply(price.per_token, unit.size).normalize(EXACT)
+        per_book_unit = EXACT.multiply(price.per_token, self.unit_tokens)
+        if per_book_unit == price.per_unit:  # written per the book's unit: as written
             return price.per_unit
-        return EXACT.multiply(price.per_token, self.unit_tokens).normalize(EXACT)
+        return per_book_unit.normalize(EXACT)
 
     def _of_kind(self, kind: str) -> Iterable[tuple[tuple, Place]]:
         for change, regions in self.found.items():
@@ -499,8 +507,8 @@ class _TableChanges:
         found.sort(key=lambda item: (self.model_rank[item[0][1]], item[0][2] or "", self.places.rank(item[1]),
                                      self._tier_order(item[0][3]), self.type_rank.get(item[0][5], 0),
                                      self.currency_rank.get(item[0][6], 0)))
-        return tuple(PriceChange(model, place, period, label, token_type, currency, before, after)
-                     for (_, model, period, _, label, token_type, currency, before, after), place in found)
+        return tuple(PriceChange(model, place, period, label, token_type, currency, before, after, unit)
+                     for (_, model, period, _, label, token_type, currency, before, after, unit), place in found)
 
     def not_billed(self) -> tuple[NotBilledChange, ...]:
         found = sorted(self._of_kind("not billed"), key=lambda item: (

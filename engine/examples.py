@@ -58,7 +58,7 @@ def failure(book: PriceBook, example: Example) -> Failure | None:
         return Failure(f"example '{example.title}' cannot be priced: {error.message}", error.hint, part)
     if quote.total_rounded == example.expected:
         return None
-    breakdown = " + ".join(f"{line.token_type} {line.tokens:,} x {line.unit_price}/{book.unit_label} = "
+    breakdown = " + ".join(f"{line.token_type} {line.tokens:,} x {line.unit_price}/{line.pricing_unit} = "
                            f"{plain(line.amount)}" for line in quote.lines)
     tier = "one flat rate" if quote.tier.label == "all" else f"tier {quote.tier.index} ({quote.tier.label})"
     return Failure(f"example '{example.title}' expects {example.currency} {example.expected_text} "

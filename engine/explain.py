@@ -15,7 +15,8 @@ import attrs
 from .examples import failure
 from .moments import format_zone
 from .money import plain
-from .tables import PriceBook, Quota, Tier, TierTable, model_aliases, selector_text
+from .tables import PriceBook, Quota, Tier, TierTable, model_aliases, rate_unit_of, selector_text
+from .units import BY_WORD
 
 
 def explain(book: PriceBook) -> str:
@@ -146,6 +147,7 @@ def _tier(book: PriceBook, tier: Tier) -> list[str]:
         for currency, prices in tier.prices.items():
             if token_type in prices:
                 price = prices[token_type]
-                lines.append(f"      {token_type:<10} {currency} {price.per_unit} per {book.unit_label}"
-                             f"  = {plain(price.per_token)} per token")
+                unit, pricing_unit = rate_unit_of(tier, token_type, book.unit_label)
+                lines.append(f"      {token_type:<10} {currency} {price.per_unit} per {pricing_unit}"
+                             f"  = {plain(price.per_token)} per {BY_WORD[unit].singular}")
     return lines

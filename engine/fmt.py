@@ -198,7 +198,8 @@ class _Layout:
         if isinstance(node, ast.Book):
             self.block(node, node.body, indent)
         elif isinstance(node, ast.Model):
-            self.block(node, sorted((*node.aliases, *node.selectors, *node.tables), key=self.first), indent)
+            self.block(node, sorted((*node.aliases, *node.selectors, *node.price_units, *node.tables), key=self.first),
+                       indent)
         elif isinstance(node, ast.Quota):
             self.block(node, node.clauses, indent)
         elif isinstance(node, ast.Example):

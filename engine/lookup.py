@@ -28,6 +28,7 @@ from .places import normalize_place
 from .resources import rules_dir
 from .source import Span
 from .tables import PriceBook, Tier, UnitPrice
+from .units import BY_WORD, TOKENS
 
 frozen = attrs.frozen(slots=True)
 
@@ -196,14 +197,14 @@ def _selector(model: ast.Model) -> str:
 
 def _price_text(analysis: Analysis, at: PriceAt) -> str:
     currency = at.price.currency.text if at.price.currency else _default_currency(analysis.program)
-    unit = analysis.book.unit_label if analysis.book else _unit_label(analysis.program)
-    title = (f"**{at.model.name.text}** `{at.rate.token_type.text}` tokens, "
+    unit, counted = _rate_unit(at, analysis.book.unit_label if analysis.book else _unit_label(analysis.program))
+    title = (f"**{at.model.name.text}** `{at.rate.token_type.text}` {counted}, "
              f"{_table_name(at.table)} tier {_tier_number(at.table, at.row)} of {len(at.table.rows)}")
     lines = [title, ""]
     price = f"{currency} {at.price.amount.text} per {unit}"
     unit_price = _compiled_price(analysis.book, at, currency)
     if unit_price is not None:
-        price += f" = **{currency} {plain(unit_price.per_token)} per token**"
+        price += f" = **{currency} {plain(unit_price.per_token)} per {BY_WORD.get(counted, TOKENS).singular}**"
     elif analysis.book is None:
         price += " (the price per token is shown once the book checks without errors)"
     if at.price.since is not None:
@@ -251,6 +252,17 @@ def _default_currency(program: Program) -> str:
     book = _book(program)
     currencies = book.all(ast.Currencies) if book else []
     return currencies[0].codes[0].text if currencies else "?"
+
+
+def _rate_unit(at: PriceAt, book_unit: str) -> tuple[str, str]:
+    """What the price under the cursor is for (`1K searches`) and what usage counts (`searches`), as written."""
+    setting = at.rate.unit
+    if setting is not None and setting.word.text in BY_WORD:
+        unit = BY_WORD[setting.word.text]
+        return unit.label(1 if setting.size is None else int(setting.size.value)), unit.plural
+    if at.model.price_units and at.model.price_units[0].tokens is not None:
+        return TOKENS.label(int(at.model.price_units[0].tokens.value)), "tokens"
+    return book_unit, "tokens"
 
 
 def _unit_label(program: Program) -> str:

@@ -29,7 +29,17 @@ from .explain import mode_text, quota_terms, range_text, region_sets, tier_bound
 from .moments import format_zone
 from .money import plain, round_amount
 from .quote import Quote
-from .tables import Example, PriceBook, Region, Tier, TierTable, model_aliases, resolve_region, selector_text
+from .tables import (
+    Example,
+    PriceBook,
+    Region,
+    Tier,
+    TierTable,
+    model_aliases,
+    rate_unit_of,
+    resolve_region,
+    selector_text,
+)
 
 frozen = attrs.frozen(slots=True)
 
@@ -203,6 +213,9 @@ def _rules(book: PriceBook) -> tuple[str, ...]:
         rules.append("A usage record of N identical requests is tiered by the tokens of one request.")
         if any(table.tiers[-1].upper is not None for offer in book.offers.values() for table in offer.tables):
             rules.append("A request beyond the highest tier is not priced: split it.")
+    if book.units:
+        rules.append("Some prices are for another unit than tokens: the unit is shown with each of them. A price per "
+                     "request is a fee that each request pays once.")
     rules.append("A request can be priced in a currency only where a price in that currency is shown.")
     return tuple(rules)
 
@@ -255,12 +268,14 @@ def _table(book: PriceBook, model: str, region: Region, table: TierTable, curren
     columns = []
     for token_type in token_types:
         name = type_name(token_type)
+        tier = next(tier for tier in table.tiers if token_type in tier.token_types)
+        unit, pricing_unit = rate_unit_of(tier, token_type, book.unit_label)
         if all(token_type in tier.not_billed or token_type not in tier.token_types for tier in table.tiers):
-            columns.append(PriceColumn(token_type, None, f"{name} tokens", ""))
+            columns.append(PriceColumn(token_type, None, f"{name} {unit}", ""))
             continue
         # A column per shown currency the table has a price in; with none of them, the first, empty (all "—").
         priced = [c for c in currencies if any(token_type in tier.prices.get(c, {}) for tier in table.tiers)]
-        columns += [PriceColumn(token_type, currency, f"{name} price", f"{currency}/{book.unit_label}")
+        columns += [PriceColumn(token_type, currency, f"{name} price", f"{currency}/{pricing_unit}")
                     for currency in priced or currencies[:1]]
     rows = tuple(TierRow(tier, tier.label, tier_bounds(tier), tuple(_cell(tier, column) for column in columns))
                  for tier in table.tiers)

@@ -24,7 +24,16 @@ from .limits import EARLIEST, LATEST, MAX_REQUESTS, MAX_TOKENS, TIME_RANGE
 from .locations import location
 from .moments import parse_moment
 from .money import EXACT, ROUNDING, ZERO, plain
-from .tables import NO_PRICES, beyond_highest_tier, find_offer, no_price_error, require_currency, table_at
+from .tables import (
+    NO_PRICES,
+    beyond_highest_tier,
+    fee_given,
+    find_offer,
+    no_price_error,
+    rate_unit_of,
+    require_currency,
+    table_at,
+)
 
 if TYPE_CHECKING:
     from .source import Span
@@ -35,12 +44,14 @@ _new_quote = tuple.__new__  # skips NamedTuple's Python-level __new__ on the hot
 
 
 class QuoteLine(NamedTuple):
-    token_type: str
-    tokens: int  # all requests together
+    token_type: str  # the meter: a token type, or what another unit counts (`web_search`, a fee `request`)
+    tokens: int  # all requests together, in `unit`
     unit_price: Decimal  # per pricing unit, as written in the book
     amount: Decimal  # exact
     billed: bool = True
     source: Span | None = None  # where the book writes the rate: `input 0.000480`, or `output not billed`
+    unit: str = "tokens"  # what `tokens` counts: tokens, searches, requests, ...
+    pricing_unit: str = ""  # what `unit_price` is for: `1M tokens`, `1K searches`
 
 
 class Credit(NamedTuple):
@@ -66,17 +77,21 @@ class Quote(NamedTuple):
 
     @property
     def lines(self) -> tuple[QuoteLine, ...]:
-        """One line per token type: tokens of all requests, unit price as written, exact amount."""
+        """One line per meter (a fee too): its count over all requests, unit price as written, exact amount."""
         tier, currency = self.tier, self.currency
         prices = tier.prices.get(currency, NO_PRICES)
-        return tuple(
-            QuoteLine(token_type, count * self.requests, prices[token_type].per_unit,
-                      _multiply(prices[token_type].per_token, count * self.requests), True,
-                      tier.rate_span(token_type, currency))
-            if token_type in prices else
-            QuoteLine(token_type, count * self.requests, ZERO, ZERO, False, tier.rate_span(token_type))
-            for token_type, count in self.tokens
-        )
+        lines = []
+        for token_type, count in (*self.tokens, *((fee, 1) for fee in tier.fees)):
+            unit, pricing_unit = rate_unit_of(tier, token_type, self.pricing_unit)
+            price = prices.get(token_type)
+            lines.append(
+                QuoteLine(token_type, count * self.requests, price.per_unit,
+                          _multiply(price.per_token, count * self.requests), True,
+                          tier.rate_span(token_type, currency), unit, pricing_unit)
+                if price is not None else
+                QuoteLine(token_type, count * self.requests, ZERO, ZERO, False, tier.rate_span(token_type), unit,
+                          pricing_unit))
+        return tuple(lines)
 
     def line(self, token_type: str) -> QuoteLine:
         return next(line for line in self.lines if line.token_type == token_type)
@@ -92,8 +107,9 @@ class Quote(NamedTuple):
             "requests": self.requests,
             "tier": self.tier.as_dict(),
             "lines": [
-                {"token_type": ln.token_type, "tokens": ln.tokens, "unit_price": str(ln.unit_price),
-                 "amount": plain(ln.amount), "billed": ln.billed, "rate_source": location(ln.source)}
+                {"token_type": ln.token_type, "tokens": ln.tokens, "unit": ln.unit, "unit_price": str(ln.unit_price),
+                 "pricing_unit": ln.pricing_unit, "amount": plain(ln.amount), "billed": ln.billed,
+                 "rate_source": location(ln.source)}
                 for ln in self.lines
             ],
             "list_total": plain(self.list_total),
@@ -199,6 +215,17 @@ def quote(book: PriceBook, region: str, model: str, tokens: Mapping[str, int], r
             continue
         units += price.numerator * count
         exponent = price.exponent  # the same for every price of a tier and currency
+    if tier.fees:  # each request pays each fee once
+        for fee in tier.fees:
+            if fee in tokens:
+                raise fee_given(offer, fee)
+            price = prices.get(fee)
+            if price is None:
+                if fee not in tier.not_billed:
+                    raise no_price_error(book, offer, tier, fee, currency)
+                continue
+            units += price.numerator
+            exponent = price.exponent
     list_total = Decimal(units * requests).scaleb(exponent, EXACT) if units else ZERO
     total, credits = list_total, ()
     trial = book.trial

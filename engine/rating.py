@@ -23,10 +23,11 @@ from typing import Any, Mapping, NamedTuple, Sequence
 from .errors import PricingError
 from .moments import from_instant, instant_of
 from .records import (
+    NO_METERS,
     REQUIRED_TOKENS,
-    TOKEN_SUFFIX,
     MalformedRow,
     MissingField,
+    UsageMeters,
     UsageRecord,
     field_text,
     optional_text,
@@ -40,6 +41,7 @@ from .tables import (
     Offer,
     PriceBook,
     Tier,
+    fee_given,
     find_offer,
     no_price_error,
     require_currency,
@@ -91,8 +93,8 @@ class TokenColumns(NamedTuple):
     all_required: bool
 
     @classmethod
-    def of(cls, token_types: tuple[str, ...], required: bool = False) -> TokenColumns:
-        names = tuple(t + TOKEN_SUFFIX for t in token_types)
+    def of(cls, token_types: tuple[str, ...], required: bool = False, meters: UsageMeters = NO_METERS) -> TokenColumns:
+        names = tuple(meters.column(t) for t in token_types)
         needed = tuple(required or name in REQUIRED_TOKENS for name in names)
         return cls(token_types, names, needed, all(needed))
 
@@ -107,9 +109,10 @@ class TokenColumns(NamedTuple):
 class TokenPlan(NamedTuple):
     """What a tier does with a record's token types: which it prices, and which must be zero to be left out."""
 
-    kept_types: tuple[str, ...]
+    kept_types: tuple[str, ...]  # then the tier's fees
     kept_positions: tuple[int, ...] | None  # None: every type is kept, in order
     zero_positions: tuple[int, ...]  # types this model does not have: a record may carry them only as 0
+    fee_counts: tuple[int, ...] = ()  # one per fee of the tier: each request pays each fee once
 
 
 class Rater:
@@ -122,6 +125,7 @@ class Rater:
         self.cycle_seconds = CYCLE_SECONDS[book.cycle]
         self.zone_seconds = int(book.zone.utcoffset(None).total_seconds())
         self.trial_until = instant_of(book.trial.until) if book.trial else None
+        self.meters = UsageMeters.of(book)
         self._minutes: dict[str, int] = {}  # timestamp text but its seconds -> epoch seconds of its minute
         self._offers: dict[tuple[str, str], Offer] = {}  # (region, model) as written
         self._plans: dict[tuple[Tier, tuple[str, ...]], TokenPlan] = {}
@@ -132,19 +136,23 @@ class Rater:
     def rate(self, record: UsageRecord | Mapping[str, Any]) -> RatedRecord:
         """Validate and place a dict or a `UsageRecord`."""
         if isinstance(record, UsageRecord):
-            columns = TokenColumns.of(tuple(token_type for token_type, _ in record.tokens), required=True)
+            columns = TokenColumns.of(tuple(token_type for token_type, _ in record.tokens), True, self.meters)
             return self.rate_fields(record.timestamp, record.account, record.region, record.model, columns,
                                     [count for _, count in record.tokens], record.requests, record.request_id)
         if not isinstance(record, Mapping):
             raise MalformedRow(f"a usage record must be a mapping or a UsageRecord, not {type(record).__name__}",
                                "pass dicts with the usage fields")
-        pairs = token_fields(name for name in record if type(name) is str)
+        if self.meters.units:
+            for name in record:
+                if type(name) is str and (misnamed := self.meters.misnamed(name)) is not None:
+                    raise MalformedRow(misnamed, "name each column as the book counts its meter")
+        pairs = token_fields((name for name in record if type(name) is str), self.meters)
         names = [name for name, _ in pairs]
         for name in REQUIRED_TOKENS:
             if name not in names:
                 raise MissingField(f"the record has no {name}", "every record has input_tokens and output_tokens")
         return self.rate_fields(record.get("timestamp"), record.get("account"), record.get("region"),
-                                record.get("model"), TokenColumns.of(tuple(t for _, t in pairs)),
+                                record.get("model"), TokenColumns.of(tuple(t for _, t in pairs), False, self.meters),
                                 [record[name] for name in names], record.get("requests"), record.get("request_id"))
 
     def rate_fields(self, timestamp: Any, account: Any, region: Any, model: Any, columns: TokenColumns,
@@ -177,6 +185,8 @@ class Rater:
                 if counts[position]:
                     raise no_price_error(self.book, offer, tier, token_types[position], self.currency)
             counts = tuple([counts[position] for position in plan.kept_positions])
+        if plan.fee_counts:
+            counts += plan.fee_counts
         local = instant // 1_000_000 + self.zone_seconds
         trial_until = self.trial_until
         return _new_rated(RatedRecord, (
@@ -217,6 +227,11 @@ class Rater:
     def _make_plan(self, offer: Offer, tier: Tier, token_types: tuple[str, ...]) -> TokenPlan | PricingError:
         prices = tier.prices.get(self.currency, NO_PRICES)
         kept, zero = [], []
+        for fee in tier.fees:
+            if fee in token_types:
+                return fee_given(offer, fee)
+            if fee not in prices and fee not in tier.not_billed:
+                return no_price_error(self.book, offer, tier, fee, self.currency)
         for position, token_type in enumerate(token_types):
             if token_type in prices or token_type in tier.not_billed:
                 kept.append(position)
@@ -224,10 +239,11 @@ class Rater:
                 zero.append(position)  # a column for a type this model does not have: fine while it is 0
             else:
                 return no_price_error(self.book, offer, tier, token_type, self.currency)
-        kept_types = tuple(token_types[position] for position in kept)
+        kept_types = tuple(token_types[position] for position in kept) + tier.fees
+        fee_counts = (1,) * len(tier.fees)
         if len(kept) == len(token_types):
-            return TokenPlan(token_types, None, ())
-        return TokenPlan(kept_types, tuple(kept), tuple(zero))
+            return TokenPlan(kept_types, None, (), fee_counts)
+        return TokenPlan(kept_types, tuple(kept), tuple(zero), fee_counts)
 
     # -- timestamps -----------------------------------------------------------------------------------
 

@@ -9,7 +9,8 @@ dropped silently, and one bad line costs only itself.
 Fields: `timestamp` (ISO 8601 with an offset or `Z`), `account`, `region` (ID or
 display name), `model`, `input_tokens`, `output_tokens`, optional `requests`
 (default 1), optional `<type>_tokens` for other token types, optional
-`request_id`. Token counts are per request.
+`<meter>_<unit>` for a meter the book prices in another unit (`web_search_searches`),
+optional `request_id`. Counts are per request.
 
 Every physical line is one record (no field may contain a line break), read
 as bytes and decoded on its own, so a stray quote or a bad byte never
@@ -34,6 +35,7 @@ import attrs
 
 from .errors import RatecardError, RecordError, did_you_mean
 from .limits import EARLIEST, LATEST, MAX_COUNT_DIGITS, MAX_LINE_BYTES, MAX_REQUESTS, TIME_RANGE
+from .units import TOKENS, Unit, usage_column
 
 REQUIRED = ("timestamp", "account", "region", "model")
 REQUIRED_TOKENS = ("input_tokens", "output_tokens")
@@ -79,6 +81,39 @@ class UsageFileError(RatecardError):
     """A usage file as a whole cannot be billed (a header without the columns it needs, ...)."""
 
     code = "E210"
+
+
+class UsageMeters(NamedTuple):
+    """What a book counts, as usage reading needs it: which columns count which meter."""
+
+    token_types: frozenset[str] = frozenset()  # every meter the book names (for did-you-mean)
+    units: Mapping[str, Unit] = {}  # the meters counted in another unit than tokens, fees too
+    columns: Mapping[str, str] = {}  # their usage columns (`web_search_searches`) -> meter
+
+    @classmethod
+    def of(cls, book) -> UsageMeters:
+        """A compiled `PriceBook`'s meters."""
+        return cls(book.token_types, book.units, book.meter_columns)
+
+    def column(self, meter: str) -> str:
+        """The usage column of `meter` (a fee has none: it is named as if it counted tokens, and refused)."""
+        return usage_column(meter, self.units.get(meter, TOKENS)) or meter + TOKEN_SUFFIX
+
+    def misnamed(self, name: str) -> str | None:
+        """Why a `<meter>_tokens` column cannot be read when the book counts that meter in another unit."""
+        if not name.endswith(TOKEN_SUFFIX):
+            return None
+        unit = self.units.get(name[: -len(TOKEN_SUFFIX)])
+        if unit is None:
+            return None
+        meter = name[: -len(TOKEN_SUFFIX)]
+        if unit.per_request:
+            return f"the column '{name}' counts '{meter}', a fee each request pays once: remove the column"
+        return (f"the column '{name}' counts '{meter}' in tokens, but the book counts it in {unit.plural}: "
+                f"name the column '{usage_column(meter, unit)}'")
+
+
+NO_METERS = UsageMeters()
 
 
 @attrs.frozen(slots=True)
@@ -211,11 +246,11 @@ class UsageInput:
             if not self.is_stdin:
                 handle.close()
 
-    def csv_lines(self, known_token_types: Iterable[str] = ()) -> tuple[CsvLayout, Iterator[Line]]:
+    def csv_lines(self, meters: UsageMeters = NO_METERS) -> tuple[CsvLayout, Iterator[Line]]:
         """The layout of this CSV input's header (`UsageFileError` when it cannot be billed) and its other lines."""
         lines = self.lines()
         try:
-            return CsvLayout.of(read_header(self, lines), known_token_types, self.source), lines
+            return CsvLayout.of(read_header(self, lines), meters, self.source), lines
         except BaseException:
             lines.close()
             raise
@@ -301,30 +336,33 @@ class CsvLayout(NamedTuple):
     required_tokens: tuple[bool, ...]  # for each token column: may it be empty?
 
     @classmethod
-    def of(cls, header: list[str], known_token_types: Iterable[str] = (), source: str = "usage") -> CsvLayout:
+    def of(cls, header: list[str], meters: UsageMeters = NO_METERS, source: str = "usage") -> CsvLayout:
         """The layout of a header, or `UsageFileError` saying which columns are missing, repeated or misnamed."""
-        check_header(header, known_token_types, source)
+        check_header(header, meters, source)
         columns = {name: index for index, name in enumerate(header)}
-        pairs = token_fields(header)
+        pairs = token_fields(header, meters)
         return cls(tuple(header), columns["timestamp"], columns["account"], columns["region"], columns["model"],
                    columns.get("requests"), columns.get("request_id"), tuple(columns[n] for n, _ in pairs),
                    tuple(t for _, t in pairs), tuple(n in REQUIRED_TOKENS for n, _ in pairs))
 
 
-def check_header(header: list[str], known_token_types: Iterable[str], source: str) -> None:
+def check_header(header: list[str], meters: UsageMeters, source: str) -> None:
     """Refuse a header that would misprice: a required column missing, one repeated, or one misnamed."""
-    known = {*REQUIRED, *REQUIRED_TOKENS, *OPTIONAL}
-    token_types = set(known_token_types)
+    known = {*REQUIRED, *REQUIRED_TOKENS, *OPTIONAL, *meters.columns}
+    token_types = meters.token_types - {m for m, unit in meters.units.items() if unit.per_request}
     problems = []
     repeated = sorted({name for name in header if header.count(name) > 1})
     if repeated:
         problems.append(f"it repeats the column {', '.join(repeated)}")
     for name in header:
+        if (misnamed := meters.misnamed(name)) is not None:
+            problems.append(misnamed)
+            continue
         if name in known or name.endswith(TOKEN_SUFFIX):
             continue
         if name in token_types:
-            problems.append(f"the column '{name}' is not a usage field: did you mean '{name}{TOKEN_SUFFIX}'?")
-        elif (close := did_you_mean(name, [*known, *(t + TOKEN_SUFFIX for t in token_types)])) is not None:
+            problems.append(f"the column '{name}' is not a usage field: did you mean '{meters.column(name)}'?")
+        elif (close := did_you_mean(name, [*known, *(meters.column(t) for t in token_types)])) is not None:
             problems.append(f"the column '{name}' is not a usage field: {close}")
     missing = [name for name in (*REQUIRED, *REQUIRED_TOKENS) if name not in header]
     if missing:
@@ -332,7 +370,8 @@ def check_header(header: list[str], known_token_types: Iterable[str], source: st
     if problems:
         raise UsageFileError(f"{source}: the header cannot be billed: " + "; ".join(problems),
                              "the header needs " + ", ".join((*REQUIRED, *REQUIRED_TOKENS))
-                             + ", and may have requests, request_id and other <type>_tokens columns")
+                             + ", and may have requests, request_id and other <type>_tokens columns"
+                             + "".join(f", {column}" for column in meters.columns))
 
 
 def split_csv_line(text: str) -> list[str]:
@@ -463,11 +502,11 @@ class UsageFiles:
     def bytes_read(self) -> int:
         return sum(usage.bytes_read for usage in self.inputs)
 
-    def check_headers(self, known_token_types: Iterable[str]) -> None:
+    def check_headers(self, meters: UsageMeters) -> None:
         """Every CSV file's header, before any record is billed: a file that cannot be billed stops the run."""
         for usage in self.inputs:
             if usage.path is not None and usage.path.is_file() and usage.sniff() == "csv":
-                usage.csv_lines(known_token_types)[1].close()
+                usage.csv_lines(meters)[1].close()
 
     def __iter__(self) -> Iterator[RawRecord | Reject]:
         for usage in self.inputs:
@@ -498,10 +537,20 @@ def read_usage(paths: Iterable[str | Path], input_format: str | None = None) -> 
 
 # --- fields ----------------------------------------------------------------------------------------
 
-def token_fields(names: Iterable[str]) -> tuple[tuple[str, str], ...]:
-    """The `<type>_tokens` fields among `names`, with their token types."""
-    return tuple((name, name[: -len(TOKEN_SUFFIX)]) for name in names
-                 if name.endswith(TOKEN_SUFFIX) and len(name) > len(TOKEN_SUFFIX))
+def token_fields(names: Iterable[str], meters: UsageMeters = NO_METERS) -> tuple[tuple[str, str], ...]:
+    """The fields among `names` that count a meter, with their meters: every `<type>_tokens` (but one the book
+    counts in another unit: `UsageMeters.misnamed` says why), and the book's `<meter>_<unit>` columns."""
+    columns, units = meters.columns, meters.units
+    found = []
+    for name in names:
+        meter = columns.get(name)
+        if meter is None and name.endswith(TOKEN_SUFFIX) and len(name) > len(TOKEN_SUFFIX):
+            meter = name[: -len(TOKEN_SUFFIX)]
+            if meter in units:
+                continue
+        if meter is not None:
+            found.append((name, meter))
+    return tuple(found)
 
 
 def field_text(fields_name: str, value: Any) -> str:

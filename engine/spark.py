@@ -32,7 +32,7 @@ from pyspark.sql import types as T
 from .billing import Bill
 from .errors import PricingError
 from .rating import Rater
-from .records import check_header, read_usage, token_fields
+from .records import UsageMeters, check_header, read_usage, token_fields
 from .sql.bills import engine_bill, lookups
 from .sql.dialects import to_dialect
 from .sql.query import USAGE_FIELDS as FIELDS
@@ -167,7 +167,8 @@ def _rows(spark: SparkSession, sql: str) -> Iterator[tuple]:
 
 def _usage_relation(book: PriceBook, frame: DataFrame, name: str, token_types: tuple[str, ...]) -> DataFrame:
     """A DataFrame of usage columns as the relation `ratecard_usage` the query reads: every field as text."""
-    check_header(list(frame.columns), book.token_types, name)
+    meters = UsageMeters.of(book)
+    check_header(list(frame.columns), meters, name)
     kinds = {field.name: field.dataType for field in frame.schema.fields}
     text = {column: _as_text(column, kind) for column, kind in kinds.items()
             if column not in ("source", "line")}
@@ -178,7 +179,7 @@ def _usage_relation(book: PriceBook, frame: DataFrame, name: str, token_types: t
         F.concat_ws(",", *(F.coalesce(value, F.lit("")) for value in text.values())).alias("record"),
         F.lit(None).cast("string").alias("pre_code"), F.lit(None).cast("string").alias("pre_reason"),
         *(text.get(field, F.lit(None).cast("string")).alias(field) for field in FIELDS),
-        *(text.get(f"{token_type}_tokens", F.lit(None).cast("string")).alias(f"tok_{i}")
+        *(text.get(meters.column(token_type), F.lit(None).cast("string")).alias(f"tok_{i}")
           for i, token_type in enumerate(token_types)),
     ]
     return frame.select(*columns)
@@ -195,7 +196,7 @@ def _as_text(column: str, kind) -> F.Column:
 
 def _token_types_of(book: PriceBook, names) -> tuple[str, ...]:
     types = list(default_token_types(book))
-    types += [t for _, t in token_fields(names) if t not in types]
+    types += [t for _, t in token_fields(names, UsageMeters.of(book)) if t not in types]
     return tuple(types)
 
 

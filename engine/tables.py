@@ -25,6 +25,7 @@ import attrs
 
 from .errors import (
     BeyondHighestTier,
+    InvalidTokens,
     NoPriceInCurrency,
     NotEffective,
     RegionNotOffered,
@@ -35,6 +36,7 @@ from .errors import (
 )
 from .places import normalize_place
 from .source import Span
+from .units import TOKENS, Unit
 
 #: The prices of a tier in a currency it has none in: one shared empty mapping.
 NO_PRICES: Mapping = MappingProxyType({})
@@ -68,6 +70,16 @@ class UnitPrice:
     exponent: int
 
 
+@frozen
+class RateUnit:
+    """What a rate not priced per the book's unit is for: `web_search 10 per 1K searches`, or tokens per 1K in a
+    book that prices per 1M."""
+
+    unit: Unit  # what usage counts
+    size: int  # how many of it a price is for: 1000
+    label: str  # the pricing unit: `1K searches`
+
+
 @attrs.frozen(slots=True, eq=False)
 class Tier:
     """One tier of one rate table. Compared and hashed by identity: bill lines are keyed by it."""
@@ -83,6 +95,8 @@ class Tier:
     # (token type, currency) -> the price as written (`input 0.000138`, `CNY 0.00096`); (token type, None) -> the
     # whole rate (`output not billed`). Read when a line is shown, never on the quote hot path.
     rate_spans: Mapping[tuple[str, str | None], Span] = attrs.field(factory=dict)
+    rate_units: Mapping[str, RateUnit] = attrs.field(factory=dict)  # the rates not priced per the book's unit
+    fees: tuple[str, ...] = ()  # its meters priced per request: each request counts one, usage never does
 
     def as_dict(self) -> dict[str, Any]:
         return {"index": self.index, "label": self.label, "lower": self.lower, "upper": self.upper}
@@ -178,6 +192,8 @@ class PriceBook:
     source_files: tuple[str, ...] = ()  # real paths of every file the book was compiled from: outputs must spare them
     group_spans: Mapping[str, Span] = attrs.field(factory=dict)  # group -> its `group` statement
     aliases: Mapping[str, str] = attrs.field(factory=dict)  # another name of a model (exactly as written) -> its ID
+    units: Mapping[str, Unit] = attrs.field(factory=dict)  # the meters counted in another unit than tokens
+    meter_columns: Mapping[str, str] = attrs.field(factory=dict)  # their usage columns (`web_searches`) -> meter
 
     def quote(self, region: str, model: str, tokens: Mapping[str, int], requests: int = 1,
               currency: str | None = None, at: datetime | str | None = None):
@@ -204,18 +220,18 @@ class PriceBook:
         return bill(self, records, currency=currency, **options)
 
 
+def unit_of(book: PriceBook, meter: str) -> Unit:
+    """What usage counts of `meter`: tokens, unless the book prices it per another unit."""
+    return book.units.get(meter, TOKENS)
+
+
 def model_aliases(book: PriceBook, model: str) -> tuple[str, ...]:
     """The other names usage may give `model`, in the order the book writes them."""
     return tuple(alias for alias, owner in book.aliases.items() if owner == model)
 
 
 def unit_label(tokens: int) -> str:
-    if tokens == 1:
-        return "token"
-    for size, suffix in ((1_000_000, "M"), (1_000, "K")):
-        if tokens % size == 0:
-            return f"{tokens // size}{suffix} tokens"
-    return f"{tokens} tokens"
+    return TOKENS.label(tokens)
 
 
 def readonly(mapping: dict) -> Mapping:
@@ -286,6 +302,18 @@ def select_tier(table: TierTable, offer: Offer, selector_tokens: int) -> Tier:
     return table.tiers[index]
 
 
+def rate_unit_of(tier: Tier, meter: str, book_unit_label: str) -> tuple[str, str]:
+    """What a line of `meter` counts and what its price is for: (`tokens`, `1M tokens`), (`searches`, `1K searches`)."""
+    rate_unit = tier.rate_units.get(meter)
+    return ("tokens", book_unit_label) if rate_unit is None else (rate_unit.unit.plural, rate_unit.label)
+
+
+def fee_given(offer: Offer, fee: str) -> InvalidTokens:
+    """A count given for a fee, which each request pays once."""
+    return InvalidTokens(f"'{fee}' is a fee per request of {offer.model}: it is not counted, each request pays it once",
+                         f"leave '{fee}' out; pass requests=N for N requests")
+
+
 def beyond_highest_tier(table: TierTable, offer: Offer, selector_tokens: int) -> BeyondHighestTier:
     top = table.tiers[-1]
     selector = selector_text(offer.selector)
@@ -305,11 +333,12 @@ def require_currency(book: PriceBook, currency: str) -> str:
 
 def no_price_error(book: PriceBook, offer: Offer, tier: Tier, token_type: str, currency: str) -> Exception:
     """Why a token type has no price here: the model does not price it, or not in this currency."""
+    unit = unit_of(book, token_type).plural
     if token_type not in tier.token_types:
-        return UnknownTokenType(f"{offer.model} does not price '{token_type}' tokens",
+        return UnknownTokenType(f"{offer.model} does not price '{token_type}' {unit}",
                                 did_you_mean(token_type, tier.token_types)
                                 or "it prices: " + ", ".join(tier.token_types))
     have = sorted(c for c, prices in tier.prices.items() if token_type in prices)
     return NoPriceInCurrency(
-        f"{book.name} has no {currency} price for {offer.model} {token_type} tokens in {offer.region.id} "
+        f"{book.name} has no {currency} price for {offer.model} {token_type} {unit} in {offer.region.id} "
         f"(tier {tier.label})", "prices here are in " + (", ".join(have) or "no currency"))

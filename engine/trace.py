@@ -35,6 +35,7 @@ from .locations import location, shown_path
 from .moments import format_zone, from_instant
 from .money import plain
 from .rating import CYCLE_SECONDS, RatedRecord, Rater
+from .units import BY_WORD
 from .records import Line, RawRecord, Reject, UsageRecord, json_record, read_usage
 from .source import Source, Span, decode_rules
 from .tables import (
@@ -364,10 +365,12 @@ class _Walk:
     def rate_step(self, line: BillLine, requests: int) -> Step:
         book = self.book
         if not line.billed:
-            return self.step("rate", f"{line.token_type}: {line.quantity} tokens, not billed = 0", (), line.source)
-        details = [f"{line.currency} {line.unit_price} per {book.unit_label} = {plain(line.price.per_token)} per token"]
+            return self.step("rate", f"{line.token_type}: {line.quantity} {line.unit}, not billed = 0", (), line.source)
+        one = BY_WORD[line.unit].singular
+        details = [f"{line.currency} {line.unit_price} per {line.pricing_unit} = {plain(line.price.per_token)} per {one}"]
         if requests != 1:
-            details.insert(0, f"{line.quantity // requests} tokens x {requests} requests = {line.quantity} tokens")
+            details.insert(0, f"{line.quantity // requests} {line.unit} x {requests} requests = {line.quantity} "
+                              f"{line.unit}")
         return self.step("rate", f"{line.token_type}: {_product(line, book)} = {plain(line.amount)}", details,
                          line.source)
 
@@ -415,7 +418,7 @@ class _Walk:
 
 def _product(line: BillLine, book: PriceBook) -> str:
     """`750 x 0.000480 / 1000`: the line's tokens times the price as written, per pricing unit."""
-    return f"{line.quantity} x {line.unit_price} / {book.unit_tokens}"
+    return f"{line.quantity} x {line.unit_price} / {line.pricing_size}"
 
 
 # --- rendering -------------------------------------------------------------------------------------

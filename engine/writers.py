@@ -33,7 +33,7 @@ from .records import Reject, csv_text
 from .tables import PriceBook
 
 LINE_COLUMNS = ("cycle_start", "cycle_end", "account", "region", "model", "tier", "token_type", "kind", "quantity",
-                "unit_price", "pricing_unit", "amount", "amount_rounded", "currency", "description", "rate_source")
+                "unit", "unit_price", "pricing_unit", "amount", "amount_rounded", "currency", "description", "rate_source")
 REJECT_COLUMNS = ("source", "line", "code", "reason", "record")
 #: FOCUS 1.2 columns a token bill fills (alphabetical, as the specification lists them), then ratecard's own.
 FOCUS_COLUMNS = (
@@ -74,6 +74,7 @@ def line_fields(line: BillLine) -> dict[str, Any]:
         "token_type": line.token_type,
         "kind": line.kind,
         "quantity": line.quantity,
+        "unit": line.unit,
         "unit_price": str(line.unit_price),
         "pricing_unit": line.pricing_unit,
         "amount": plain(amount),
@@ -119,7 +120,8 @@ def _json_pieces(line: BillLine) -> tuple[str, str, str]:
     fields = {name: _json_text(value) for name, value in line_fields(line).items() if type(value) is str}
     return (", ".join(f'"{name}": {fields[name]}' for name in ("region", "model", "tier", "token_type", "kind"))
             + ', "quantity": ',
-            ", " + ", ".join(f'"{name}": {fields[name]}' for name in ("unit_price", "pricing_unit")) + ', "amount": ',
+            ", " + ", ".join(f'"{name}": {fields[name]}' for name in ("unit", "unit_price", "pricing_unit"))
+            + ', "amount": ',
             ", " + ", ".join(f'"{name}": {fields[name]}' for name in ("currency", "description", "rate_source"))
             + "}")
 
@@ -236,7 +238,7 @@ def focus_row(line: BillLine, book: PriceBook) -> dict[str, Any]:
         "ChargePeriodEnd": _utc(line.cycle_end),
         "ChargePeriodStart": _utc(line.cycle_start),
         "ConsumedQuantity": line.quantity if usage else "",
-        "ConsumedUnit": "Tokens" if usage else "",
+        "ConsumedUnit": line.unit.title() if usage else "",
         "ContractedCost": amount,
         "EffectiveCost": amount,
         "InvoiceId": "",
@@ -244,8 +246,8 @@ def focus_row(line: BillLine, book: PriceBook) -> dict[str, Any]:
         "ListCost": amount,
         "ListUnitPrice": plain(line.unit_price) if usage else "",
         "PricingCategory": "Standard" if usage else "",
-        "PricingQuantity": plain(EXACT.divide(Decimal(line.quantity), book.unit_tokens)) if usage else "",
-        "PricingUnit": f"{book.unit_tokens} Tokens" if usage else "",
+        "PricingQuantity": plain(EXACT.divide(Decimal(line.quantity), line.pricing_size)) if usage else "",
+        "PricingUnit": f"{line.pricing_size} {line.unit.title()}" if usage else "",
         "ProviderName": provider,
         "PublisherName": provider,
         "RegionId": region.id,
@@ -254,7 +256,7 @@ def focus_row(line: BillLine, book: PriceBook) -> dict[str, Any]:
         "ServiceName": book.title,
         "ServiceSubcategory": SERVICE_SUBCATEGORY,
         "SkuId": f"{book.name}:{line.model}:{line.token_type}",
-        "SkuMeter": f"{line.token_type.replace('_', ' ').title()} Tokens",
+        "SkuMeter": f"{line.token_type.replace('_', ' ').title()} {line.unit.title()}",
         "SkuPriceDetails": json.dumps({"x_Model": line.model, "x_TokenType": line.token_type, "x_Region": region.id,
                                        "x_Tier": tier.label, "x_TierBasis": "tokens per request"},
                                       separators=(",", ":")),
@@ -285,6 +287,7 @@ def focus_chunks(bill: Bill, book: PriceBook) -> Iterator[str]:
 def table_chunks(bill: Bill, book: PriceBook) -> Iterator[str]:
     """A readable summary: per account, one block per cycle; the account's totals; the bill's totals last."""
     zone = format_zone(book.zone)
+    unit_width = max([6, *(len(unit.plural) for unit in book.units.values())])
     yield (f"{book.title} ({book.name}), {bill.currency}, {book.cycle} cycles in {zone}\n"
            f"records: {bill.read:,} read = {bill.billed:,} billed + {bill.rejected:,} rejected\n\n")
     for account, account_lines in groupby(bill.lines, key=lambda line: line.account):
@@ -294,9 +297,9 @@ def table_chunks(bill: Bill, book: PriceBook) -> Iterator[str]:
             for line in lines:
                 what = f"{line.region} {line.model} tier {line.tier.index} {line.token_type}"
                 price = f"x {line.unit_price}/{line.pricing_unit}" if line.billed else "not billed"
-                out.append(f"  {what:<44} {line.kind:<6} {line.quantity:>12,} tokens  {price:<24} "
+                out.append(f"  {what:<44} {line.kind:<6} {line.quantity:>12,} {line.unit:<{unit_width}}  {price:<24} "
                            f"{line.amount_rounded:>14}")
-            out.append(f"  {'cycle total':<97} {exact_sum(line.amount_rounded for line in lines):>14}")
+            out.append(f"  {'cycle total':<{91 + unit_width}} {exact_sum(line.amount_rounded for line in lines):>14}")
             yield "\n".join(out) + "\n\n"
         yield f"Account {account}: {_totals_text(bill.accounts[account])}\n\n"
     for currency, totals in bill.totals.items():

@@ -14,7 +14,11 @@ import json
 import random
 from datetime import UTC, datetime, timedelta, timezone
 
+from ratecard.records import UsageMeters
 from ratecard.tables import PriceBook
+from ratecard.units import TOKENS
+
+TEXT_FIELDS = {"timestamp", "account", "region", "model", "request_id"}
 
 ZONES = ["+08:00", "Z", "-05:30", "+00:00", "+14:00"]
 BAD_TIMESTAMPS = ["", "yesterday", "2026-02-30T10:00:00Z", "2026-05-01T24:00:00Z", "2026-13-01T00:00:00Z",
@@ -106,7 +110,9 @@ def _records(rng: random.Random, book: PriceBook, count: int) -> list[dict[str, 
     quota = book.quota.free_tokens if book.quota else 1_000_000
     token_edges = tiers + [quota, quota // 2, quota // 3, 10**15 - 1]
     models = list(book.models) + ["gpt-9"]
-    extra = sorted(book.token_types - {"input", "output"})
+    meters = UsageMeters.of(book)
+    extra = [meters.column(meter) for meter in sorted(book.token_types - {"input", "output"})
+             if not book.units.get(meter, TOKENS).per_request]  # a fee has no column: each request pays it
     accounts = [f"acct-{i}" for i in range(rng.randint(1, 6))] + ["Zoë", "a,b"]
     records, ids = [], []
     tied = None
@@ -120,8 +126,8 @@ def _records(rng: random.Random, book: PriceBook, count: int) -> list[dict[str, 
             "output_tokens": _count(rng, token_edges),
             "requests": _requests(rng),
         }
-        for token_type in extra:
-            record[f"{token_type}_tokens"] = "" if rng.random() < 0.5 else _count(rng, token_edges)
+        for column in extra:
+            record[column] = "" if rng.random() < 0.5 else _count(rng, token_edges)
         roll = rng.random()
         record["request_id"] = (rng.choice(ids) if ids and roll < 0.05 else "" if roll < 0.4
                                 else f"r{len(ids)}")
@@ -169,7 +175,7 @@ def messy_jsonl(rng: random.Random, book: PriceBook, count: int) -> bytes:
         for name, value in record.items():
             if value == "" and rng.random() < 0.5:
                 continue  # an absent key, not an empty one
-            if name.endswith("_tokens") or name == "requests":
+            if name not in TEXT_FIELDS:  # a count: input_tokens, web_search_calls, requests
                 if value.isdigit() and value.isascii() and rng.random() < 0.7:
                     value = int(value)
                 elif rng.random() < 0.02:

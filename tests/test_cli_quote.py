@@ -26,7 +26,8 @@ def test_quote_json_has_money_in_strings():
                  "--input", "1000", "--output", "7", "--format", "json", "--at", "2026-05-01")
     data = json.loads(result.stdout)
     assert data["total"] == "0.000086" and data["currency"] == "USD"
-    assert data["lines"][1] == {"token_type": "output", "tokens": 7, "unit_price": "0", "amount": "0",
+    assert data["lines"][1] == {"token_type": "output", "tokens": 7, "unit": "tokens", "unit_price": "0",
+                                "pricing_unit": "1K tokens", "amount": "0",
                                 "billed": False,  # `output not billed`, line 38 column 40:
                                 "rate_source": "rules/emr-serverless-spark-ai-center.rules:38:40"}
 

@@ -375,8 +375,8 @@ def test_json_schema(capsys, monkeypatch):
                                    {"region": "c-1", "old_names": None, "new_names": ["Gamma"]}]
     assert document["prices"][0] == {
         "model": "m", "place": {"name": "west", "group": True, "regions": ["b-1", "b-2"]}, "period": None,
-        "tier": "0 < T <= 10K", "token_type": "input", "currency": "USD", "old": "0.001", "new": "0.00125",
-        "change": "changed", "percent": "25"}
+        "tier": "0 < T <= 10K", "token_type": "input", "unit": None, "currency": "USD", "old": "0.001",
+        "new": "0.00125", "change": "changed", "percent": "25"}
     assert [(p["place"]["name"], p["token_type"], p["old"], p["new"], p["change"]) for p in document["prices"][1:]] \
         == [("c-1", "input", None, "0.01", "new"), ("c-1", "output", None, "0.01", "new")]
     impact = document["impact"]

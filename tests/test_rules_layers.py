@@ -1,6 +1,6 @@
 """Dependencies between the front end's stages point one way: a module imports only earlier stages.
 
-Data modules (source.py, ast.py) import no stage at all; the pre-compile checker imports nothing
+Data modules (source.py, ast.py, units.py) import no stage at all; the pre-compile checker imports nothing
 that needs a compiled book (quoting, tables, the loader); worked examples run after compiling.
 """
 
@@ -18,12 +18,13 @@ ALLOWED = {
     "source.py": set(),
     "ast.py": {"source"},
     "lexer.py": set(),
+    "units.py": set(),
     "build.py": {"ast", "source"},
     "cachedir.py": set(),
     "parse.py": {"ast", "build", "cachedir", "errors", "lexer", "resources", "source"},
     "include.py": {"ast", "errors", "parse", "resources", "source"},
-    "check.py": {"ast", "errors", "include", "limits", "moments", "places", "source"},
-    "compile.py": {"ast", "include", "moments", "places", "tables"},
+    "check.py": {"ast", "errors", "include", "limits", "moments", "places", "source", "units"},
+    "compile.py": {"ast", "include", "moments", "places", "tables", "units"},
     "examples.py": {"ast", "errors", "include", "money", "source", "tables"},
 }
 

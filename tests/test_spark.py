@@ -27,6 +27,7 @@ CASES = [  # (book, currency, format, seed, records, assume_tz)
     ("emr-serverless-spark-ai-center", "CNY", "jsonl", 8, 400, None),
     (str(Path(__file__).parent / "books" / "dated-days-quota.rules"), "EUR", "csv", 9, 700, "UTC+8"),
     (str(Path(__file__).parent / "books" / "whole-prompt.rules"), "USD", "jsonl", 10, 300, None),
+    (str(Path(__file__).parent / "books" / "units.rules"), "USD", "csv", 11, 300, None),
 ]
 
 
@@ -93,7 +94,7 @@ def test_every_known_book_compiles_to_spark_sql_that_spark_parses(spark):
             query = ratecard.sql.compile_query(book_of(name), currency)
             spark.sql("CREATE OR REPLACE TEMP VIEW usage AS SELECT "
                       "'' AS `timestamp`, '' AS account, '' AS region, '' AS model, '' AS requests, "
-                      "'' AS request_id, " + ", ".join(f"'' AS {c.token_type}_tokens" for c in query.columns)
+                      "'' AS request_id, " + ", ".join(f"'' AS {c.usage_name}" for c in query.read_columns)
                       + " WHERE 1 = 0")
             sql = ratecard.sql.to_dialect(query.script(table="usage"), "spark")
             assert spark.sql(sql).collect() == []

@@ -35,6 +35,7 @@ BOOKS = {
     "emr-serverless-spark-ai-center": ("USD", "CNY"),
     str(Path(__file__).parent / "books" / "dated-days-quota.rules"): ("USD", "EUR"),
     str(Path(__file__).parent / "books" / "whole-prompt.rules"): ("USD",),  # names in the wild, a sum selector
+    str(Path(__file__).parent / "books" / "units.rules"): ("USD",),  # per request, call and image; per 1K tokens
 }
 _loaded: dict[str, ratecard.PriceBook] = {}
 

@@ -161,7 +161,7 @@ def render_text(diff: BookDiff, impact: Impact | None, old_label: str, new_label
     if diff.prices:
         out += ["", f"prices (per {diff.unit}):"]
         out += _columns([[change.model, place_text(change.place) + (f" [{change.period}]" if change.period else ""),
-                          change.tier, change.token_type, change.currency, price_side(change.old), "->",
+                          change.tier, meter_text(change), change.currency, price_side(change.old), "->",
                           price_side(change.new), price_change_text(change)] for change in diff.prices],
                         right={5, 7, 8})
     structure = structure_lines(diff)
@@ -186,6 +186,11 @@ def render_text(diff: BookDiff, impact: Impact | None, old_label: str, new_label
                 for _, code, reason, found in reject_groups(records):
                     out += [f"    error[{code}] {reason}", f"      {len(found)} at {where_list(found, TEXT_PLACES)}"]
     return "\n".join(out)
+
+
+def meter_text(change: PriceChange) -> str:
+    """The token type, or the meter with its own pricing unit (`web (per 1K searches)`)."""
+    return change.token_type if change.unit is None else f"{change.token_type} (per {change.unit})"
 
 
 def _example_percent(change: ExampleChange) -> str:
@@ -258,7 +263,7 @@ def _place(place: Place) -> dict[str, Any]:
 
 def _price(change: PriceChange) -> dict[str, Any]:
     return {"model": change.model, "place": _place(change.place), "period": change.period, "tier": change.tier,
-            "token_type": change.token_type, "currency": change.currency,
+            "token_type": change.token_type, "unit": change.unit, "currency": change.currency,
             "old": None if change.old is None else written(change.old),
             "new": None if change.new is None else written(change.new), "change": change.kind,
             "percent": _money(change.percent)}
@@ -326,7 +331,7 @@ def render_markdown(diff: BookDiff, impact: Impact | None, old_label: str, new_l
         out += ["", f"#### Prices (per {diff.unit})", ""]
         out += _table(["Model", "Where", "Tier", "Token", "Old", "New", "Change"], "llllrrr",
                       [[c.model, place_text(c.place) + (f" [{c.period}]" if c.period else ""), f"`{c.tier}`",
-                        c.token_type, _priced(c.currency, c.old), _priced(c.currency, c.new), price_change_text(c)]
+                        meter_text(c), _priced(c.currency, c.old), _priced(c.currency, c.new), price_change_text(c)]
                        for c in diff.prices])
     structure = structure_lines(diff, "→")
     if structure:

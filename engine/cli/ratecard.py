@@ -94,7 +94,8 @@ def _parser() -> argparse.ArgumentParser:
     quote.add_argument("--input", type=_count_of("input_tokens"), metavar="N", help="input tokens per request")
     quote.add_argument("--output", type=_count_of("output_tokens"), metavar="N", help="output tokens per request")
     quote.add_argument("--tokens", action="append", default=[], type=_typed_count, metavar="TYPE=N",
-                       help="tokens of another type per request, e.g. cached_input=100 (repeatable)")
+                       help="a count of another token type or meter per request, e.g. cached_input=100 or "
+                            "web_search=2 (in the meter's own unit; repeatable)")
     quote.add_argument("--requests", type=_requests, default=1, metavar="K", help="identical requests (default 1)")
     quote.add_argument("--currency", help="currency of the quote (default: the book's first)")
     quote.add_argument("--at", metavar="TIME", type=_moment,
@@ -244,8 +245,9 @@ def _typed_count(text: str) -> tuple[str, int]:
     return name.strip(), _count_of(f"{name.strip()}_tokens")(count)
 
 
-def _requested_tokens(args: argparse.Namespace) -> dict[str, int]:
-    """Tokens per request by type, from --input, --output and --tokens; a type given twice is an error."""
+def _requested_tokens(args: argparse.Namespace, book: PriceBook) -> dict[str, int]:
+    """Counts per request by meter, from --input, --output and --tokens; a meter given twice is an error. Input
+    and output the model prices count 0 unless given, so the quote shows their lines."""
     given = [(name, count) for name, count in (("input", args.input), ("output", args.output)) if count is not None]
     tokens: dict[str, int] = {}
     for name, count in given + args.tokens:
@@ -253,12 +255,13 @@ def _requested_tokens(args: argparse.Namespace) -> dict[str, int]:
             raise UsageError(f"{name} tokens are given twice ({tokens[name]:,} and {count:,})",
                              "give each token type once, with --input, --output or --tokens TYPE=N")
         tokens[name] = count
-    return {"input": 0, "output": 0} | tokens
+    priced = book.models.get(book.aliases.get(args.model, args.model), ("input", "output"))
+    return {name: 0 for name in ("input", "output") if name in priced} | tokens
 
 
 def _quote(args: argparse.Namespace) -> int:
-    tokens = _requested_tokens(args)
     book = load(args.book)
+    tokens = _requested_tokens(args, book)
     quote = book.quote(region=args.region, model=args.model, tokens=tokens, requests=args.requests,
                        currency=args.currency, at=args.at)
     if args.format == "json":
@@ -343,8 +346,8 @@ def quote_text(book: PriceBook, quote: Quote) -> str:
               + (f", {quote.requests:,} requests" if quote.requests != 1 else ""))
     rows = []
     for line in quote.lines:
-        price = "not billed" if not line.billed else f"{quote.currency} {line.unit_price} / {quote.pricing_unit}"
-        rows.append((line.token_type, f"{line.tokens:,} tokens", price, _rounded(book, line.amount),
+        price = "not billed" if not line.billed else f"{quote.currency} {line.unit_price} / {line.pricing_unit}"
+        rows.append((line.token_type, f"{line.tokens:,} {line.unit}", price, _rounded(book, line.amount),
                      plain(line.amount)))
     rows.append(("list price", "", "", _rounded(book, quote.list_total), plain(quote.list_total)))
     for credit in quote.credits:

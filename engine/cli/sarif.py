@@ -68,6 +68,9 @@ TITLES = {
     "R040": "quota window too long",
     "R041": "date out of range",
     "R042": "price change out of order",
+    "R043": "unknown unit",
+    "R044": "one meter priced in two units",
+    "R045": "not counted in tokens",
 }
 
 

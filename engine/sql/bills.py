@@ -145,7 +145,7 @@ def engine_bill(book: PriceBook, rater: Rater, query: RatingQuery, run: Callable
 
 def rejects_sql(query: RatingQuery) -> str:
     """The rejected records with their raw fields, in the order they were read."""
-    raw = ", ".join([*(f'u."{name}"' for name in query.usage_fields), *(f"u.{c.column}" for c in query.columns)])
+    raw = ", ".join([*(f'u."{name}"' for name in query.usage_fields), *(f"u.{c.column}" for c in query.read_columns)])
     return (f"SELECT r.file_index, r.source, r.line, r.record, r.code, r.pre_reason, {raw} FROM rated AS r "
             "JOIN ratecard_usage AS u ON u.file_index = r.file_index AND u.line = r.line "
             "WHERE r.code IS NOT NULL ORDER BY r.file_index, r.line")
@@ -206,7 +206,7 @@ def ledger_of(book: PriceBook, first_use: Iterable[tuple], consumed: Iterable[tu
 def finish_rejects(rows: Iterable[tuple], rater: Rater, query: RatingQuery) -> Iterator[Reject]:
     """Rejects with the Python engine's reasons, from rows of (file_index, source, line, record, code,
     reader's reason, timestamp, account, region, model, requests, request_id, token values...)."""
-    columns = TokenColumns.of(tuple(c.token_type for c in query.columns))
+    columns = TokenColumns.of(tuple(c.token_type for c in query.read_columns), False, rater.meters)
     for row in rows:
         _, source, line, record, code, reason, *fields = row
         request_id, values = fields[5], fields[6:]

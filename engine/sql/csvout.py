@@ -32,7 +32,7 @@ from ..writers import LINE_COLUMNS, line_fields
 from .query import LINE_ORDER, RatingQuery, literal
 
 _BEFORE = LINE_COLUMNS[LINE_COLUMNS.index("region"):LINE_COLUMNS.index("quantity")]
-_MIDDLE = LINE_COLUMNS[LINE_COLUMNS.index("unit_price"):LINE_COLUMNS.index("amount")]
+_MIDDLE = LINE_COLUMNS[LINE_COLUMNS.index("quantity") + 1:LINE_COLUMNS.index("amount")]
 _AFTER = LINE_COLUMNS[LINE_COLUMNS.index("currency"):]
 
 

@@ -80,7 +80,7 @@ class UsageTable:
         return name
 
     def add(self, files: UsageFiles) -> None:
-        files.check_headers(self.book.token_types)  # as the Python engine does, before any record is read
+        files.check_headers(self.rater.meters)  # as the Python engine does, before any record is read
         for index, usage in enumerate(files.inputs):
             if usage.form == "parquet":
                 self.add_parquet(index, usage)
@@ -131,7 +131,7 @@ WHERE NOT coalesce(blank, text IS NOT NULL AND trim(text, {ws()}) = '')""")
         first = next(blocks, None)
         lines = iter(first.lines()) if first is not None else iter(())
         header = read_header(usage, lines)
-        return CsvLayout.of(header, self.book.token_types, usage.source), first._replace(
+        return CsvLayout.of(header, self.rater.meters, usage.source), first._replace(
             first=first.first + 1, texts=first.texts[1:],
             problems={k - 1: v for k, v in first.problems.items() if k})
 
@@ -180,7 +180,7 @@ WHERE NOT coalesce(blank, text IS NOT NULL AND trim(text, {ws()}) = '')""")
                 columns["pre_reason"].append(None)
                 for name in FIELDS:
                     columns[name].append(_text(item.fields.get(name)))
-                values = {token_type: _text(item.fields[name]) for name, token_type in token_fields(item.fields)
+                values = {token_type: _text(item.fields[name]) for name, token_type in token_fields(item.fields, self.rater.meters)
                           if token_type in self.book.token_types}
             for token_type in values.keys() - tokens.keys():
                 tokens[token_type] = [None] * count
@@ -230,10 +230,10 @@ WHERE NOT coalesce(blank, text IS NOT NULL AND trim(text, {ws()}) = '')""")
             raise UsageFileError(f"cannot read {usage.source} as Parquet: {str(error).splitlines()[0]}",
                                  "pass a Parquet file, or CSV (.csv) or JSON Lines (.jsonl)") from None
         types = {name: kind for name, kind, *_ in described if name != "file_row_number"}
-        check_header(list(types), self.book.token_types, usage.source)
+        check_header(list(types), self.rater.meters, usage.source)
         as_text = {name: _parquet_text(f'"{name}"', kind) for name, kind in types.items()}
         fields = {name: as_text.get(name, "NULL") for name in FIELDS}
-        tokens = {self.column(t): as_text[name] for name, t in token_fields(types)}
+        tokens = {self.column(t): as_text[name] for name, t in token_fields(types, self.rater.meters)}
         record = "concat_ws(',', " + ", ".join(f"coalesce({v}, '')" for v in as_text.values()) + ")"
         names = ", ".join([*(f'"{n}"' for n in fields), *tokens])
         self.con.execute(f"""

@@ -46,7 +46,7 @@ from ..limits import LATEST, MAX_COUNT_DIGITS, MAX_REQUESTS
 from ..locations import location
 from ..moments import instant_of
 from ..rating import CYCLE_SECONDS
-from ..records import REQUIRED_TOKENS, TOKEN_SUFFIX
+from ..records import REQUIRED_TOKENS, UsageMeters
 from ..tables import NO_PRICES, Offer, PriceBook, Tier
 
 frozen = attrs.frozen(slots=True)
@@ -94,11 +94,13 @@ class SqlUnsupported(RatecardError):
 
 @frozen
 class TokenColumn:
-    """One `<type>_tokens` column of the usage, as the query names it."""
+    """One meter of the usage (a `<type>_tokens` column, a `<meter>_<unit>` one, or a fee), as the query names it."""
 
     token_type: str
     column: str  # tok_0, tok_1, ...: the usage relation's name for it (any header text is safe)
     required: bool  # input and output: an empty value is an error, not an absent type
+    usage_name: str = ""  # the usage field: `input_tokens`, `web_search_searches`; "" for a fee
+    fee: bool = False  # counted per request, never read: every record counts 1 of it per request
 
 
 @frozen
@@ -124,6 +126,11 @@ class RatingQuery:
     region_texts_sql: str  # the distinct region texts of `usage`, as they are matched
     sources_table: str  # `rate_sources`: per tier and token type, where the book writes the rate (`script` only)
     source_of_line: str  # a line's `rate_source` from `l` and `rs`: its rate's, or the quota or trial statement
+
+    @property
+    def read_columns(self) -> tuple[TokenColumn, ...]:
+        """The columns the usage has: every one but the fees."""
+        return tuple(c for c in self.columns if not c.fee)
 
     @property
     def rated(self) -> str:
@@ -158,9 +165,9 @@ class RatingQuery:
         by timestamp and request_id (a table has no order of lines), so of a repeated request_id the earliest
         is billed."""
         fields = ", ".join(f'CAST("{name}" AS VARCHAR) AS "{name}"' for name in self.usage_fields)
-        tokens = ", ".join(f'CAST("{c.token_type}_tokens" AS VARCHAR) AS {c.column}' for c in self.columns)
+        tokens = ", ".join(f'CAST("{c.usage_name}" AS VARCHAR) AS {c.column}' for c in self.read_columns)
         shown = " || ',' || ".join(f"coalesce(CAST(\"{n}\" AS VARCHAR), '')" for n in
-                                  [*self.usage_fields, *(f"{c.token_type}_tokens" for c in self.columns)])
+                                  [*self.usage_fields, *(c.usage_name for c in self.read_columns)])
         return (f"ratecard_usage AS (SELECT 0 AS file_index, {literal(table)} AS source, "
                 f'row_number() OVER (ORDER BY CAST("timestamp" AS VARCHAR), CAST(request_id AS VARCHAR)) AS line, '
                 f"{shown} AS record, CAST(NULL AS VARCHAR) AS pre_code, CAST(NULL AS VARCHAR) AS pre_reason, "
@@ -219,8 +226,12 @@ class _Builder:
                                  + ", ".join(book.currencies))
         self.book = book
         self.currency = currency
+        meters = UsageMeters.of(book)
+        fees = sorted(m for m, unit in book.units.items() if unit.per_request)
         types = default_token_types(book) if token_types is None else tuple(token_types)
-        self.columns = tuple(TokenColumn(t, f"tok_{i}", t + TOKEN_SUFFIX in REQUIRED_TOKENS)
+        types = (*types, *(fee for fee in fees if fee not in types))  # tok_i is the i-th type: the readers' order
+        self.columns = tuple(TokenColumn(t, f"tok_{i}", t in fees or meters.column(t) in REQUIRED_TOKENS,
+                                         "" if t in fees else meters.column(t), t in fees)
                              for i, t in enumerate(types))
         self.assume_offset = assume_offset
         self.region_names = region_names
@@ -369,7 +380,8 @@ class _Builder:
                            self._region_texts(), self._sources_table(), self._source_of_line())
 
     def _fields(self) -> str:
-        tokens = ",\n    ".join(f"{c.column} AS raw_{i}, {_trim(c.column)} AS s_{i}"
+        tokens = ",\n    ".join(f"'1' AS raw_{i}, '1' AS s_{i}" if c.fee else
+                                f"{c.column} AS raw_{i}, {_trim(c.column)} AS s_{i}"
                                 for i, c in enumerate(self.columns))
         return f"""fields AS (
   SELECT file_index, source, line, record, pre_code, pre_reason,
@@ -482,7 +494,7 @@ counted AS (
         count_faults = " ".join(f"WHEN err_{i} IS NOT NULL AND present_{i} THEN 'E204'" for i in range(n))
         no_price = " OR ".join(f"(present_{i} AND f.cat_{i} = 'no_price')" for i in range(n)) or "false"
         foreign = " OR ".join(f"(present_{i} AND coalesce(f.cat_{i}, 'foreign') = 'foreign' AND n_{i} <> 0)"
-                              for i in range(n)) or "false"
+                              for i, c in enumerate(self.columns) if not c.fee) or "false"
         code = f"""CASE
       WHEN pre_code IS NOT NULL THEN pre_code
       WHEN account IS NULL OR account = '' OR region IS NULL OR region = '' OR model IS NULL OR model = ''
