@@ -101,7 +101,7 @@ def test_a_known_tier_and_a_known_change(imported):
                 bound = spec.bounds[0]
                 provider = next(p for p in importer.catalogue()[1] if p.id == b.provider)
                 for total in (bound, bound + 1):
-                    tokens = {t: 0 for t in spec.types}
+                    tokens = {t: 0 for t in spec.counted}
                     tokens[spec.input_types[0]] = total - 1
                     tokens[spec.input_types[1]] = 1
                     at = "2026-06-01T12:00Z"
@@ -121,6 +121,39 @@ def test_reported_reasons_are_exact(imported):
         assert "prices " in reasons["non-token unit"] and "_" in reasons["non-token unit"]
     if "ID is not a name" in reasons:
         assert "is not a ratecard name" in reasons["ID is not a name"]
+    if "price not exact per unit" in reasons:
+        assert "is no exact decimal" in reasons["price not exact per unit"]
+
+
+def _spec(imported, provider: str, model: str):
+    books, _ = imported
+    book = next(b for b in books if b.provider == provider)
+    return book, next(s for s in book.models if s.id == model)
+
+
+def test_a_request_fee_and_web_searches_are_imported_in_their_units(imported):
+    """Perplexity as genai-prices 0.2.5 prices it: Sonar $1 / $1 per 1M tokens and $12 per 1K requests; Sonar
+    Deep Research $2 / $8 per 1M tokens, reasoning $3, citations $2, and $5 per 1K web searches."""
+    book, sonar = _spec(imported, "perplexity", "sonar")
+    assert sonar.block("api").splitlines()[1] == "  api { input 1   output 1   request 12 per 1K requests }"
+    assert sonar.fees == ["request"] and "request" not in sonar.counted
+    quote = book.book.quote(region="api", model="sonar", tokens={"input": 1000, "output": 1000}, requests=2)
+    assert quote.total == Decimal("0.028")  # 2 x (0.001 + 0.001) + 2 x 12 / 1000
+    book, research = _spec(imported, "perplexity", "sonar-deep-research")
+    assert research.usage_keys["web"] == "web_searches" and research.rate_units["web"] == " per 1K searches"
+    quote = book.book.quote(region="api", model="sonar-deep-research", tokens={"input": 0, "web": 3})
+    assert quote.total == Decimal("0.015") and quote.lines[-1].unit == "searches"
+
+
+def test_audio_priced_per_hour_is_written_per_second_only_when_exact(imported):
+    book, _ = imported
+    texts = "\n".join(b.text for b in book)
+    assert " per second" in texts
+    for b in book:
+        for spec in b.models:
+            for meter, unit in spec.rate_units.items():
+                if unit == " per second":  # priced per hour by the catalogue: the per-second price x 3600 is it
+                    assert spec.usage_keys[meter].endswith("_seconds")
 
 
 # --- the command ---------------------------------------------------------------------------------------

@@ -16,9 +16,13 @@ How the catalogue prices a request (genai-prices 0.2, `ModelPrice.calc_price`):
   midnight of its date (the first price also before its own date): `p0, p1 from DATE`.
   A `TimeOfDateConstraint` (off-peak hours) has no counterpart in the language.
 - `match` logic: only exact-equality names (`equals`, under `or`) become `alias`es.
-- `price_variants` (service tiers: flex, priority, ...) and units other than tokens per 1M
-  (requests, web searches, audio hours, pages, characters) have no counterpart: such models
-  are reported, never approximated.
+- Units other than tokens become rates in their own unit (`METERS`): a price per 1K web
+  searches is `web 10 per 1K searches` (usage column `web_searches`, the catalogue's own key),
+  a price per 1K requests is a fee each request pays once (`request 5 per 1K requests`; the
+  catalogue also counts one request per call). Audio priced per hour is written per second
+  when that division is exact (`0.0001 per second` for $0.36 an hour), else reported.
+- `price_variants` (service tiers: flex, priority, ...) have no counterpart: such models are
+  reported, never approximated.
 """
 
 from __future__ import annotations
@@ -26,12 +30,33 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
+from ..units import BY_WORD
 from .common import Entry, SourceMissing, Report, UnknownProvider, is_name, make_name, number, quoted
 
 SOURCE = "genai-prices"
 INPUT_ORDER = ("input", "cache_read", "cache_write")
+
+#: A usage key of the catalogue counted in another unit than tokens -> (meter, unit). The meter and
+#: the unit make the usage column (`web` + `searches` = `web_searches`, as the catalogue names it);
+#: where that would clash with a token type (`input_audio`), the meter says what it counts.
+METERS = {
+    "requests": ("request", "requests"),  # a fee: each request pays it once
+    "web_searches": ("web", "searches"),
+    "storage_searches": ("storage", "searches"),
+    "social_searches": ("social", "searches"),
+    "rerank_searches": ("rerank", "searches"),
+    "input_document_pages": ("input_document", "pages"),
+    "input_annotated_document_pages": ("input_annotated_document", "pages"),
+    "input_characters": ("input_text", "characters"),
+    "input_text_messages": ("input_text", "messages"),
+    "audio_seconds": ("audio", "seconds"),
+    "input_audio_seconds": ("input_audio_duration", "seconds"),
+    "output_audio_seconds": ("output_audio_duration", "seconds"),
+}
+#: The catalogue's units per price (`per`) and how a rate writes them in the language.
+_PRICING = {1: "", 1_000: "1K ", 1_000_000: "1M "}
 
 
 def catalogue():
@@ -66,6 +91,18 @@ class ModelSpec:
     cells: dict[str, list[list[tuple[date | None, Decimal]]]]  # type -> per tier row -> [(from, price)]
     notes: list[str] = field(default_factory=list)
     usage_keys: dict[str, str] = field(default_factory=dict)  # type -> usage key
+    rate_units: dict[str, str] = field(default_factory=dict)  # meter -> ` per 1K searches`, for non-token ones
+    fees: list[str] = field(default_factory=list)  # meters paid once per request: never in a usage
+
+    @property
+    def counted(self) -> list[str]:
+        """The meters a usage counts (every one but the fees)."""
+        return [t for t in self.types if t not in self.fees]
+
+    @property
+    def meter_units(self) -> dict[str, str]:
+        """Meter -> the unit it counts, for the meters not counted in tokens (one unit per meter in a book)."""
+        return {t: METERS[self.usage_keys[t]][1] for t in self.rate_units}
 
     def block(self, region: str) -> str:
         head = f"model {self.id}" + (f" {self.title}" if self.title else "") + " {"
@@ -77,7 +114,7 @@ class ModelSpec:
         rows = []
         edges = [0, *self.bounds]
         for i in range(len(edges)):
-            rates = "   ".join(f"{t} {self._cell(self.cells[t][i])}" for t in self.types)
+            rates = "   ".join(self._rate(t, self.cells[t][i]) for t in self.types)
             if not self.bounds:
                 rows.append(rates)
             else:
@@ -91,6 +128,10 @@ class ModelSpec:
             lines.append("  }")
         lines.append("}")
         return "\n".join(lines)
+
+    def _rate(self, meter: str, changes: list[tuple[date | None, Decimal]]) -> str:
+        cell = self._cell(changes)
+        return f"{meter} {cell}" if cell == "not billed" else f"{meter} {cell}{self.rate_units.get(meter, '')}"
 
     @staticmethod
     def _cell(changes: list[tuple[date | None, Decimal]]) -> str:
@@ -194,27 +235,20 @@ def model_spec(model, registry) -> ModelSpec:
     allkeys: list[str] = []
     for ks in keysets:
         allkeys += [k for k in ks if k not in allkeys]
-    other = []
-    for k in allkeys:
-        try:
-            unit = registry.unit_for_price_key(k)
-        except KeyError:
-            other.append(k)
-            continue
-        if unit.dimensions.get("family") != "tokens" or unit.per != 1_000_000:
-            other.append(k)
-    if other:
-        raise Skip("non-token unit", "prices " + ", ".join(other) + "; the language prices tokens only "
-                   "(no per-request, per-search, duration, page or character units)")
     free = not allkeys
     if free:  # the catalogue prices nothing: every request costs 0
         allkeys = ["input_mtok", "output_mtok"]
-    fill: dict[tuple[int, str], str] = {}  # (period, unpriced key) -> the priced key its tokens fall to
+    scales = {k: _scale(k, registry) for k in allkeys}
+    fill: dict[tuple[int, str], str | None] = {}  # (period, unpriced key) -> the priced key its tokens fall to
     fill_notes: list[str] = []
     for n, (when, mp) in enumerate(periods):
         here = _priced(mp)
         for k in allkeys:
             if k in here or free:
+                continue
+            if registry.unit_for_price_key(k).usage_key in METERS:  # calc_price charges nothing for it then
+                fill[n, k] = None
+                fill_notes.append(f"{k} is unpriced in one of its dated periods: written at 0 there")
                 continue
             stand_in = _stand_in(k, list(here), registry)
             if stand_in is None:
@@ -229,9 +263,12 @@ def model_spec(model, registry) -> ModelSpec:
             fill_notes.append(f"{k} is unpriced {span}: its tokens are priced as {stand_in} then, "
                               f"so it is written at the {stand_in} price for that period")
     units = [registry.unit_for_price_key(k) for k in allkeys]
-    types = [u.usage_key.removesuffix("_tokens") for u in units]
+    types = [METERS[u.usage_key][0] if u.usage_key in METERS else u.usage_key.removesuffix("_tokens") for u in units]
     usage_keys = {t: u.usage_key for t, u in zip(types, units)}
-    input_types = [t for t, u in zip(types, units) if u.dimensions.get("direction") == "input"]
+    rate_units = {t: scales[k][1] for k, t in zip(allkeys, types) if scales[k][1]}
+    fees = [t for t, u in zip(types, units) if u.usage_key == "requests"]
+    input_types = [t for t, u in zip(types, units)
+                   if u.dimensions.get("direction") == "input" and u.usage_key not in METERS]  # tokens choose tiers
     input_types.sort(key=lambda t: (INPUT_ORDER.index(t) if t in INPUT_ORDER else len(INPUT_ORDER), types.index(t)))
     starts: set[tuple[int, ...]] = set()
     for _, mp in periods:
@@ -251,9 +288,9 @@ def model_spec(model, registry) -> ModelSpec:
     for when, mp in periods:
         for k, t in zip(allkeys, types):
             period = next(n for n, p in enumerate(periods) if p[1] is mp)
-            v = Decimal(0) if free else getattr(mp, fill.get((period, k), k))
+            v = Decimal(0) if free or fill.get((period, k), k) is None else getattr(mp, fill.get((period, k), k))
             row_prices = [v.base, *(x.price for x in v.tiers)] if isinstance(v, TieredPrices) else [v] * rows
-            for r, p in enumerate(row_prices):
+            for r, p in enumerate(scales[k][0](p) for p in row_prices):
                 cell = cells[t][r]
                 if not cell:
                     cell.append((None, p))
@@ -266,7 +303,40 @@ def model_spec(model, registry) -> ModelSpec:
     if free:
         notes.insert(0, "the catalogue prices nothing (free): imported as input and output not billed; "
                         "other token types are not accepted")
-    return ModelSpec(model.id, title, aliases, types, input_types, bounds, dates, cells, notes, usage_keys)
+    return ModelSpec(model.id, title, aliases, types, input_types, bounds, dates, cells, notes, usage_keys, rate_units,
+                     fees)
+
+
+def _scale(key: str, registry) -> tuple:
+    """How a price of the catalogue's `key` is written: (price -> the price as written, ` per 1K searches`;
+    "" for tokens per 1M, the book's unit). Raises Skip for a unit the language cannot price exactly."""
+    try:
+        unit = registry.unit_for_price_key(key)
+    except KeyError:
+        raise Skip("non-token unit", f"prices {key}, a unit genai-prices does not register") from None
+    if unit.dimensions.get("family") == "tokens" and unit.usage_key not in METERS:
+        if unit.per != 1_000_000:
+            raise Skip("non-token unit", f"prices {key} per {unit.per:,} tokens; the book prices per 1M")
+        return (lambda price: price), ""
+    if unit.usage_key not in METERS:
+        raise Skip("non-token unit", f"prices {key}, a unit the language has no counterpart for")
+    word = METERS[unit.usage_key][1]
+    if unit.per in _PRICING:
+        size = _PRICING[unit.per]
+        return (lambda price: price), f" per {size}{word}" if size else f" per {BY_WORD[word].singular}"
+    return (lambda price: _per_one(price, unit.per, key)), f" per {BY_WORD[word].singular}"
+
+
+def _per_one(price: Decimal, per: int, key: str) -> Decimal:
+    """`price` per `per` units as the exact price of one (per hour -> per second), or Skip when it is not exact."""
+    with localcontext() as context:
+        context.prec = 60
+        one = price / per
+    if one * per != price or len(one.as_tuple().digits) > 28:
+        raise Skip("price not exact per unit", f"prices {key} at {number(price)} per {per:,} units: {number(price)}/"
+                   f"{per:,} per unit is no exact decimal, and calc_price rounds each amount to 28 digits where "
+                   "ratecard never rounds a price")
+    return one.normalize()
 
 
 def _header(provider, version: str, region: str) -> str:
@@ -281,6 +351,23 @@ def _header(provider, version: str, region: str) -> str:
             f"region {region} {display}\n\n"
             f"book {name} {title} {{\n"
             f"  source {source}\n  currency USD\n  price per 1M tokens\n  cycle hourly in UTC\n  round 6 half-up\n")
+
+
+def _one_unit_per_meter(specs: list, entries: dict, provider: str) -> None:
+    """A meter counts one unit in a book (its usage column is book-wide): a model that would count one in
+    another unit than an earlier model of the book is reported, never renamed silently."""
+    units: dict[str, tuple[str, str]] = {}  # meter -> (unit, the model that set it)
+    for i, spec in list(specs):
+        counts = {meter: spec.meter_units.get(meter, "tokens") for meter in spec.types}
+        clash = [(m, u, units[m]) for m, u in counts.items() if m in units and units[m][0] != u]
+        if clash:
+            meter, unit, (other, model) = clash[0]
+            specs.remove((i, spec))
+            entries[i] = Entry(provider, spec.id, False, f"counts '{meter}' in {unit}, where {model} counts it in "
+                               f"{other}: a meter counts one unit in a book", "meter in two units")
+            continue
+        for meter, unit in counts.items():
+            units.setdefault(meter, (unit, spec.id))
 
 
 def _book_text(header: str, blocks: list[str]) -> str:
@@ -343,8 +430,9 @@ def import_catalogue(providers: list[str] | None = None, verify: int = 1) -> tup
                 entries[i] = Entry(provider.id, model.id, False, skip.reason, skip.category)
                 continue
             specs.append((i, spec))
+        _one_unit_per_meter(specs, entries, provider.id)
         # aliases: valid names, never another model's ID, never twice in the book
-        used = set(ids)
+        used = {spec.id for _, spec in specs}
         for i, spec in specs:
             kept = []
             for alias in spec.aliases:
@@ -413,14 +501,14 @@ def usages(spec: ModelSpec, rng: random.Random, extra: int = 1) -> list[tuple[di
         totals += [b - 1, b, b + 1]
     out = []
     for at in moments:
-        out.append(({t: 0 for t in spec.types}, at))
+        out.append(({t: 0 for t in spec.counted}, at))
         for total in totals + [rng.randint(0, top) for _ in range(extra)]:
             out.append((_split(spec, total, rng), at))
     return out
 
 
 def _split(spec: ModelSpec, total: int, rng: random.Random) -> dict[str, int]:
-    tokens = {t: 0 for t in spec.types}
+    tokens = {t: 0 for t in spec.counted}
     ins = spec.input_types or []
     left = total
     for t in ins[1:]:
@@ -429,7 +517,7 @@ def _split(spec: ModelSpec, total: int, rng: random.Random) -> dict[str, int]:
         left -= n
     if ins:
         tokens[ins[0]] = left
-    for t in spec.types:
+    for t in spec.counted:
         if t not in ins:
             tokens[t] = rng.choice([0, 1, rng.randint(0, 100_000)])
     return tokens
@@ -443,7 +531,7 @@ def catalogue_usage(spec: ModelSpec, tokens: dict[str, int]):
     from genai_prices.units import _get_registry
 
     units = _get_registry().units
-    priced = {t: units[spec.usage_keys[t]] for t in spec.types}
+    priced = {t: units[spec.usage_keys[t]] for t in spec.counted}  # a fee: calc_price counts one request itself
     raw = {}
     for t, unit in priced.items():
         raw[unit.usage_key] = sum(tokens[s] for s, other in priced.items() if is_descendant_or_self(unit, other))
