@@ -38,7 +38,7 @@ from .check import CYCLE_PERIODS, ROUNDING_MODES, WINDOW_UNITS
 from .resources import grammar_path
 
 # The grammar's own terminals (grammar/ratecard.lark), written for Python's `re`.
-NAME = r"[A-Za-z_][A-Za-z0-9_]*(?:[-./:@][A-Za-z0-9_]+)*"
+NAME = r"[@~]?[A-Za-z_][A-Za-z0-9_]*(?:[-./:@][A-Za-z0-9_]+)*"
 NUMBER_END = r"(?![A-Za-z0-9_.])"
 DATETIME = r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:T[0-9]{2}:[0-9]{2}(?::[0-9]{2})?(?:Z|[+-][0-9]{2}:[0-9]{2})?)?"
 TIMEZONE = r"UTC(?:[+-][0-9]{1,2}(?::[0-9]{2})?)?(?![A-Za-z0-9_./:@-])"

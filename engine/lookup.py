@@ -414,8 +414,8 @@ BOOK_KEYWORDS = ("source", "currency", "price", "cycle", "round", "effective", "
 QUOTA_KEYWORDS = ("free", "window", "consume")
 MODEL_KEYWORDS = ("tier", "alias")
 
-_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"?|#[^\n]*|=>|<=|[A-Za-z0-9_.]+(?:[-/:@][A-Za-z0-9_.]+)*|\S')
-_PARTIAL_WORD = re.compile(r"[A-Za-z0-9_./:@-]*\Z")
+_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"?|#[^\n]*|=>|<=|[@~]?[A-Za-z0-9_.]+(?:[-/:@][A-Za-z0-9_.]+)*|\S')
+_PARTIAL_WORD = re.compile(r"[A-Za-z0-9_./:@~-]*\Z")
 
 
 def completions(text: str, line: int, column: int, vocabulary: Vocabulary) -> list[Completion]:

@@ -331,3 +331,15 @@ def test_the_documented_code_block_highlights():
     block = docs.split("```ratecard\n", 1)[1].split("```", 1)[0]
     assert "tier by input tokens per request" in block
     assert not [value for _, kind, value in tokens(block) if kind in Error]
+
+
+def test_names_in_the_wild_and_rate_units_highlight_whole():
+    """`@cf/...` (Cloudflare) and `~...` (OpenRouter) IDs are one name; a rate's unit follows its price."""
+    text = ("model @cf/meta/llama-3.1-8b-instruct { alias ~meta/llama-latest\n"
+            "  cf { input 0.282   web 10 per 1K searches } }\n")
+    got = kinds(text)
+    assert got[:5] == [(Keyword, "model"), (Name.Class, "@cf/meta/llama-3.1-8b-instruct"), (Punctuation, "{"),
+                       (Keyword, "alias"), (Name, "~meta/llama-latest")]
+    assert [(Name.Attribute, "web"), (Number.Integer, "10"), (Keyword, "per"), (Number.Integer, "1K")] == got[9:13]
+    scopes = scope_text(text)
+    assert scopes[text.index("@cf")] == scopes[text.index("llama-3.1")] == ["entity.name.type.model.ratecard"]

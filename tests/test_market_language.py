@@ -39,6 +39,25 @@ def test_model_and_region_ids_with_dots_slashes_colons_and_at_signs(book, model,
     assert quote(book, {"input": 1000}, region, model).model == model
 
 
+def test_a_name_may_start_with_at_or_tilde_as_cloudflare_and_openrouter_ids_do():
+    """Cloudflare Workers AI names its models `@cf/meta/...`; OpenRouter's moving aliases start with `~`."""
+    book = ratecard.loads("""
+region cf "Cloudflare"
+book workers-ai "Workers AI" {
+  currency USD
+  price per 1M tokens
+  cycle hourly in UTC
+  round 6 half-up
+  model @cf/meta/llama-3.1-8b-instruct {
+    alias ~meta/llama-latest
+    cf { input 0.282   output 0.827 }
+  }
+}
+""")
+    quote = book.quote(region="cf", model="~meta/llama-latest", tokens={"input": 1_000_000, "output": 1_000})
+    assert (quote.model, quote.total) == ("@cf/meta/llama-3.1-8b-instruct", Decimal("0.282827"))
+
+
 HAIKU = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
 
 
@@ -118,7 +137,8 @@ def test_explain_shows_the_prompt_sum_that_chose_the_tier(book):
 # --- model aliases ---------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["claude-sonnet-4-5", "claude-sonnet-4-5-20250929",
-                                  "us.anthropic.claude-sonnet-4-5-20250929-v1:0", SONNET])
+                                  "us.anthropic.claude-sonnet-4-5-20250929-v1:0", "~anthropic/claude-sonnet-latest",
+                                  SONNET])
 def test_an_alias_prices_as_its_model_and_the_quote_names_the_model(book, name):
     result = quote(book, {"input": 150_000, "cache_read": 60_000, "output": 1_000}, model=name)
     assert (result.model, result.tier.index, result.total) == (SONNET, 2, Decimal("0.9585"))
@@ -151,7 +171,7 @@ def test_a_cached_book_keeps_its_aliases(tmp_path, monkeypatch):
     second = ratecard.load(BOOK)
     assert dict(second.aliases) == dict(first.aliases) == {
         "claude-sonnet-4-5": SONNET, "claude-sonnet-4-5-20250929": SONNET,
-        "us.anthropic.claude-sonnet-4-5-20250929-v1:0": SONNET}
+        "us.anthropic.claude-sonnet-4-5-20250929-v1:0": SONNET, "~anthropic/claude-sonnet-latest": SONNET}
     assert quote(second, {"input": 1}, model="claude-sonnet-4-5").model == SONNET
 
 
@@ -159,23 +179,25 @@ def test_the_authoring_tools_show_the_aliases(book, tmp_path):
     from ratecard.diff import diff_books
     from ratecard.explain import explain
     from ratecard.page import page_html, page_markdown
-    names = "claude-sonnet-4-5, claude-sonnet-4-5-20250929, us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    names = ("claude-sonnet-4-5, claude-sonnet-4-5-20250929, us.anthropic.claude-sonnet-4-5-20250929-v1:0, "
+             "~anthropic/claude-sonnet-latest")
     assert f"  also known as: {names}\n" in explain(book)
     assert ("Also billed under: `claude-sonnet-4-5`, `claude-sonnet-4-5-20250929`, "
-            "`us.anthropic.claude-sonnet-4-5-20250929-v1:0`.") in page_markdown(book)
+            "`us.anthropic.claude-sonnet-4-5-20250929-v1:0`, `~anthropic/claude-sonnet-latest`.") in page_markdown(book)
     assert '<p class="aliases">Also billed under: <code>claude-sonnet-4-5</code>, ' in page_html(book)
     fewer = tmp_path / "fewer.rules"
     fewer.write_text(Path(BOOK).read_text().replace("alias claude-sonnet-4-5, ", "alias "))
     change = next(c for c in diff_books(book, ratecard.load(fewer)).settings if c.setting == "aliases")
     assert (change.subject, change.old, change.new) == (
-        f"model {SONNET}", names, "claude-sonnet-4-5-20250929, us.anthropic.claude-sonnet-4-5-20250929-v1:0")
+        f"model {SONNET}", names, "claude-sonnet-4-5-20250929, us.anthropic.claude-sonnet-4-5-20250929-v1:0, "
+                                  "~anthropic/claude-sonnet-latest")
 
 
 def test_hover_on_a_changed_price_shows_that_price_per_token_and_its_date():
     from ratecard.lookup import analyze_buffer, hover
     analysis = analyze_buffer(Path(BOOK).read_text(), BOOK)
-    # Line 31: `input 0.80` at column 23 (`0.80` at 29), its change `1 from 2026-05-01T10:00Z` at 35.
-    before, after = hover(analysis, 31, 29).text, hover(analysis, 31, 35).text
+    # Line 32: `input 0.80` at column 23 (`0.80` at 29), its change `1 from 2026-05-01T10:00Z` at 35.
+    before, after = hover(analysis, 32, 29).text, hover(analysis, 32, 35).text
     assert "USD 0.80 per 1M tokens = **USD 0.0000008 per token**" in before
     assert ("USD 1 per 1M tokens = **USD 0.000001 per token**, from 2026-05-01T10:00Z (a price change)"
             in after)

@@ -12,7 +12,7 @@ from ..atomic import write_atomic
 from ..errors import RatecardError
 
 #: A model, region or book name of the language.
-NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:[-./:@][A-Za-z0-9_]+)*\Z")
+NAME = re.compile(r"[@~]?[A-Za-z_][A-Za-z0-9_]*(?:[-./:@][A-Za-z0-9_]+)*\Z")
 
 
 class SourceMissing(RatecardError):
