@@ -131,6 +131,32 @@ class Group:
 
 
 @node
+class VariantValue:
+    """`batch`, or `batch * 0.5`: one value of a variant field, with the multiplier every model gets."""
+
+    name: Name
+    multiplier: Number | None
+    span: Span
+
+
+@node
+class VariantField:
+    """`variant service_tier = flex, priority * 2`: a usage field whose value picks a variant of the prices."""
+
+    name: Name
+    values: tuple[VariantValue, ...]
+    span: Span
+
+
+@node
+class Exclusive:
+    """`exclusive processing, service_tier`: variant fields one request may not combine."""
+
+    fields: tuple[Name, ...]
+    span: Span
+
+
+@node
 class Price:
     """`0.000480`, `CNY 0.0034`, or a price change: `0.000400 from 2026-07-01`."""
 
@@ -220,6 +246,17 @@ class Alias:
 
 
 @node
+class ModelVariant:
+    """`variant priority * 2`, or `variant flex { api { input 0.625 } }`: a model's prices in one variant. Own
+    rates replace the model's for the rates they name; a multiplier scales every rate."""
+
+    name: Name
+    multiplier: Number | None
+    tables: tuple["RateTable", ...]
+    span: Span
+
+
+@node
 class Model:
     name: Name
     title: str | None
@@ -228,6 +265,7 @@ class Model:
     span: Span
     aliases: tuple[Alias, ...] = ()
     price_units: tuple[PriceUnit, ...] = ()  # `price per 1K tokens` for this model's token rates
+    variants: tuple[ModelVariant, ...] = ()
 
     def alias_names(self) -> tuple[Name, ...]:
         return tuple(name for alias in self.aliases for name in alias.names)
@@ -300,11 +338,12 @@ class Example:
     currency: Name
     expected: Number
     span: Span
+    variant: tuple[Name, ...] = ()  # `variant flex`: the variant values the example is priced in
 
 
 BookStatement = Union[
     SourceRef, Currencies, PriceUnit, Cycle, Rounding, Effective, RegionDecl,
-    Group, Model, Quota, Trial, Example,
+    Group, Model, Quota, Trial, Example, VariantField, Exclusive,
 ]
 
 

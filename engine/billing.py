@@ -197,7 +197,8 @@ class BillLine(NamedTuple):
         if self.kind == "trial":
             return self.context.trial_reason
         counted = "fee" if self.token_type in self.tier.fees else self.unit
-        return f"{self.offer.model} {self.token_type} {counted}, tier {self.tier.label}"
+        variant = "".join(f", {name}" for name in self.offer.variant)
+        return f"{self.offer.model} {self.token_type} {counted}, tier {self.tier.label}{variant}"
 
 
 @attrs.frozen(slots=True)
@@ -382,6 +383,7 @@ class _BillingRun:
         layout, lines = usage.csv_lines(self.rater.meters)
         at_timestamp, at_account, at_region, at_model = layout.timestamp, layout.account, layout.region, layout.model
         at_requests, at_request_id, token_indexes = layout.requests, layout.request_id, layout.token_indexes
+        variant_indexes = layout.variant_indexes if any(i is not None for i in layout.variant_indexes) else None
         columns = TokenColumns.of(layout.token_types, False, self.rater.meters)
         rate_fields, source = self.rater.rate_fields, usage.source
         token_values = itemgetter(*token_indexes) if len(token_indexes) > 1 else lambda row: (row[token_indexes[0]],)
@@ -394,7 +396,8 @@ class _BillingRun:
                 try:
                     add(rate_fields(row[at_timestamp], row[at_account], row[at_region], row[at_model], columns,
                                     token_values(row), None if at_requests is None else row[at_requests],
-                                    None if at_request_id is None else row[at_request_id]))
+                                    None if at_request_id is None else row[at_request_id],
+                                    () if variant_indexes is None else _variant_row(row, variant_indexes)))
                 except (RecordError, PricingError) as error:
                     self.refuse(error, source, number, shown(text))
             if not self.read % PROGRESS_EVERY:
@@ -689,3 +692,8 @@ def _ordered_types(tier: Tier, counts: Mapping[str, int]) -> list[str]:
         ordered += sorted(t for t in counts if t not in tier.token_types)
     return ordered
 
+
+
+def _variant_row(row: list[str], indexes: tuple[int | None, ...]) -> tuple:
+    """A CSV row's variant values in the book's field order, None for a field the header lacks."""
+    return tuple(None if index is None else row[index] for index in indexes)

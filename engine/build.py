@@ -143,6 +143,18 @@ class Builder(lark.Transformer):
         names = self._names(children)
         return ast.Group(names[0], names[1:], self._between(children[0], children[-1]))
 
+    def variant_field(self, children):  # "variant" NAME "=" variant_value ("," variant_value)*
+        values = tuple(c for c in children if isinstance(c, ast.VariantValue))
+        return ast.VariantField(self._name(children[1]), values, self._between(children[0], children[-1]))
+
+    def variant_value(self, children):  # NAME ["*" NUMBER]
+        multiplier = children[-1] if len(children) > 1 else None
+        return ast.VariantValue(self._name(children[0]), None if multiplier is None else self._number(multiplier),
+                                self._span(children))
+
+    def exclusive(self, children):  # "exclusive" NAME ("," NAME)+
+        return ast.Exclusive(self._names(children[1:]), self._between(children[0], children[-1]))
+
     def trial(self, children):  # "trial" "until" DATETIME [STRING]
         return ast.Trial(self._moment(children[2]), self._optional_string(children[3]), self._span(children))
 
@@ -154,8 +166,14 @@ class Builder(lark.Transformer):
         tables = tuple(t for t in body if isinstance(t, ast.RateTable))
         aliases = tuple(a for a in body if isinstance(a, ast.Alias))
         units = tuple(u for u in body if isinstance(u, ast.PriceUnit))
+        variants = tuple(v for v in body if isinstance(v, ast.ModelVariant))
         return ast.Model(self._name(children[1]), self._optional_string(children[2]), selectors, tables,
-                         self._between(children[0], children[-1]), aliases, units)
+                         self._between(children[0], children[-1]), aliases, units, variants)
+
+    def model_variant(self, children):  # "variant" NAME ("*" NUMBER | "{" table+ "}")
+        tables = tuple(c for c in children if isinstance(c, ast.RateTable))
+        multiplier = None if tables else self._number(children[3])
+        return ast.ModelVariant(self._name(children[1]), multiplier, tables, self._between(children[0], children[-1]))
 
     def alias(self, children):  # "alias" NAME ("," NAME)*
         return ast.Alias(self._names(children[1:]), self._between(children[0], children[-1]))
@@ -229,8 +247,12 @@ class Builder(lark.Transformer):
         tokens = tuple(c for c in rest if isinstance(c, ast.TokenCount))
         requests = next((c for c in rest if isinstance(c, ast.Number)), None)
         at = next((c for c in rest if isinstance(c, ast.Moment)), None)
+        variant = next((c for c in rest if isinstance(c, tuple)), ())
         place_name = ast.Name(unquote(str(place)) if place.type == "STRING" else str(place), self.path, place.line,
                               place.column, place.end_column)
         return ast.Example(unquote(str(title)), place_name, self._name(model), tokens, requests, at,
                            self._name(children[-3]), self._number(children[-2]),
-                           self._between(children[0], children[-1]))
+                           self._between(children[0], children[-1]), variant)
+
+    def example_variant(self, children):  # "variant" NAME ("," NAME)*
+        return self._names(children[1:])

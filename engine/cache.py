@@ -112,11 +112,12 @@ class _BookUnpickler(pickle.Unpickler):
 
 _FIELDS = {cls: tuple(field.name for field in attrs.fields(cls))
            for cls in (tables.PriceBook, tables.Region, tables.UnitPrice, tables.RateUnit, tables.Tier,
-                       tables.TierTable, tables.Offer, tables.Quota, tables.Trial, tables.Example, Unit, Span, Probe)}
+                       tables.TierTable, tables.Offer, tables.Quota, tables.Trial, tables.Example, tables.Variant,
+                       Unit, Span, Probe)}
 
 _ALLOWED = {
     "ratecard.tables": {"PriceBook", "Region", "UnitPrice", "RateUnit", "Tier", "TierTable", "Offer", "Quota",
-                        "Trial", "Example"},
+                        "Trial", "Example", "Variant"},
     "ratecard.units": {"Unit"},
     "ratecard.source": {"Span", "Probe"},
     "decimal": {"Decimal"},
@@ -126,7 +127,7 @@ _ALLOWED = {
 
 
 #: The fields of a PriceBook that compile makes read-only proxies (`tables.readonly`).
-_READONLY_FIELDS = ("regions", "groups", "models", "aliases", "units", "meter_columns")
+_READONLY_FIELDS = ("regions", "groups", "models", "aliases", "units", "meter_columns", "variants")
 
 
 def _freeze(book: PriceBook) -> PriceBook:

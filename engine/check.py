@@ -40,7 +40,7 @@ from .limits import (
 from .moments import parse_moment, parse_zone
 from .places import normalize_place
 from .source import Span
-from .units import BY_WORD, TOKENS, WORDS, Unit
+from .units import BY_WORD, RECORD_FIELDS, TOKENS, WORDS, Unit
 
 BOOK_COUNT = "R005"
 UNKNOWN_REGION = "R010"
@@ -77,6 +77,10 @@ PRICE_DATES = "R042"
 UNKNOWN_UNIT = "R043"
 UNIT_CONFLICT = "R044"
 NOT_TOKENS = "R045"
+BAD_VARIANT = "R046"
+VARIANT_MISMATCH = "R047"
+BAD_EXCLUSIVE = "R048"
+MAX_MULTIPLIER = 1000
 
 MAX_EXAMPLE_TOKENS = MAX_TOKENS - 1  # per request, as in usage records and quotes
 SHOWN_DIGITS = 40  # a longer number is abbreviated in messages
@@ -104,6 +108,7 @@ class _Checker:
         self.places = 6
         self.zone = None
         self.meter_units: dict[str, tuple[Unit, ast.Rate]] = {}  # meter -> its unit, and the first rate saying so
+        self.variant_values: dict[str, str] = {}  # a variant value -> its field
 
     def error(self, code: str, message: str, span: Span, hint: str | None = None) -> None:
         self.found.append(Diagnostic(code, message, span, hint, ERROR))
@@ -219,6 +224,7 @@ class _Checker:
         models: dict[str, ast.Model] = {}
         token_types: set[str] = set()
         self._meter_units(book)
+        self._variant_fields(book)
         for model in book.all(ast.Model):
             if model.name.text in models:
                 self.error(DUPLICATE_MODEL, f"model '{model.name.text}' is defined twice", model.name.span,
@@ -328,7 +334,7 @@ class _Checker:
             for setting in model.price_units[:1]:
                 if setting.tokens is not None:
                     self._unit_size(setting.tokens, TOKENS, "price per")
-            for table in model.tables:
+            for table in (*model.tables, *(t for variant in model.variants for t in variant.tables)):
                 for row in table.rows:
                     for rate in row.rates:
                         if rate.billed:
@@ -445,6 +451,7 @@ class _Checker:
                         break
                 covered[region].append((table, start, end))
             self._rows(model, table, token_types, start, end)
+        self._model_variants(model, {region: [t for t, _, _ in tables] for region, tables in covered.items()})
 
     def _table_regions(self, table: ast.RateTable) -> list[str]:
         regions = []
@@ -586,6 +593,95 @@ class _Checker:
             self.warn(PRICE_PRECISION, f"price {shown(price.amount)} has more decimals than the book rounds to "
                       f"({self.places})", price.amount.span, "check the price, or round the book to more decimals")
 
+    # -- variants ---------------------------------------------------------
+
+    def _variant_fields(self, book: ast.Book) -> None:
+        """`variant FIELD = value, value * 0.5`: each field a new usage field, each value in one field only."""
+        fields: dict[str, ast.VariantField] = {}
+        for field in book.all(ast.VariantField):
+            name = field.name.text
+            if name in fields:
+                self.error(BAD_VARIANT, f"variant field '{name}' is declared twice", field.name.span,
+                           f"list all its values in the one at {fields[name].span}")
+                continue
+            fields[name] = field
+            if name in RECORD_FIELDS or name.endswith("_tokens") or "_" + name.rsplit("_", 1)[-1] in _UNIT_SUFFIXES:
+                self.error(BAD_VARIANT, f"variant field '{name}' is named like a usage field", field.name.span,
+                           "name it as the usage calls it, e.g. `service_tier` or `processing`")
+            for value in field.values:
+                if value.name.text in self.variant_values:
+                    self.error(BAD_VARIANT, f"variant '{value.name.text}' is already a value of field "
+                               f"'{self.variant_values[value.name.text]}'", value.name.span,
+                               "a value names one variant: give this one another name")
+                    continue
+                self.variant_values[value.name.text] = name
+                if value.multiplier is not None:
+                    self._multiplier(value.multiplier)
+        for exclusive in book.all(ast.Exclusive):
+            seen: set[str] = set()
+            for name in exclusive.fields:
+                if name.text not in fields:
+                    self.error(BAD_EXCLUSIVE, f"'{name.text}' is not a variant field", name.span,
+                               did_you_mean(name.text, fields) or "declare it with `variant FIELD = VALUE, ...`")
+                elif name.text in seen:
+                    self.error(BAD_EXCLUSIVE, f"variant field '{name.text}' is listed twice", name.span,
+                               "list each field once")
+                seen.add(name.text)
+
+    def _multiplier(self, number: ast.Number) -> None:
+        if self._money_range(number, "multiplier") is None:
+            return
+        if not 0 < number.value <= MAX_MULTIPLIER:
+            self.error(BAD_VARIANT, f"multiplier {shown(number)} is not above 0 and at most {MAX_MULTIPLIER}",
+                       number.span, "a variant scales prices by a positive factor: `* 0.5` halves them")
+
+    def _model_variants(self, model: ast.Model, base: dict[str, list[ast.RateTable]]) -> None:
+        """A model's variants: declared values, each once; own tables only where the model has tables, pricing
+        only its rates, in its tiers, never two in force at once in a region."""
+        seen: dict[str, ast.ModelVariant] = {}
+        types = set(model.token_types())
+        for variant in model.variants:
+            name = variant.name.text
+            if name not in self.variant_values:
+                self.error(BAD_VARIANT, f"'{name}' is not a variant the book declares", variant.name.span,
+                           did_you_mean(name, self.variant_values) or "declare it: `variant FIELD = VALUE, ...`")
+                continue
+            if name in seen:
+                self.error(BAD_VARIANT, f"model '{model.name.text}' prices variant '{name}' twice",
+                           variant.name.span, f"merge it with the one at {seen[name].span}")
+                continue
+            seen[name] = variant
+            if variant.multiplier is not None:
+                self._multiplier(variant.multiplier)
+            covered: dict[str, list[tuple]] = defaultdict(list)
+            for table in variant.tables:
+                start, end = self._range(table.effective) if table.effective else (None, None)
+                for region in self._table_regions(table):
+                    self._variant_table(model, name, table, region, base.get(region))
+                    if any(_overlaps(start, end, s, e) for s, e in covered[region]):
+                        self.error(OVERLAPPING_DATES, f"region '{region}' of variant '{name}' of model "
+                                   f"'{model.name.text}' has two rate tables in force at once", table.span,
+                                   "give the tables effective date ranges that do not overlap")
+                    covered[region].append((start, end))
+                self._rows(model, table, set(), start, end)
+                for rate in (r for row in table.rows for r in row.rates if r.token_type.text not in types):
+                    self.error(VARIANT_MISMATCH, f"variant '{name}' prices '{rate.token_type.text}', which model "
+                               f"'{model.name.text}' does not", rate.token_type.span,
+                               did_you_mean(rate.token_type.text, types) or "a variant prices the model's rates only")
+
+    def _variant_table(self, model: ast.Model, name: str, table: ast.RateTable, region: str,
+                       base: list[ast.RateTable] | None) -> None:
+        if not base:
+            self.error(VARIANT_MISMATCH, f"variant '{name}' of model '{model.name.text}' has a table for region "
+                       f"'{region}', where the model has none", table.span,
+                       "a variant changes the model's prices where it has them: add the model's table first")
+            return
+        bounds = _tier_labels(table)
+        if bounds is not None and any(_tier_labels(t) != bounds for t in base):
+            self.error(VARIANT_MISMATCH, f"the tiers of variant '{name}' in region '{region}' are not those of "
+                       f"model '{model.name.text}' there", table.span,
+                       "write the model's tier rows, or one flat row for every tier")
+
     # -- limits -----------------------------------------------------------
 
     def _money_range(self, number: ast.Number, what: str) -> int | None:
@@ -644,6 +740,17 @@ class _Checker:
         if not quota.clause(ast.QuotaConsume):
             self.error(MISSING_SETTING, f"quota '{quota.name.text}' does not say which tokens it covers",
                        quota.name.span, "add `consume input, output`")
+
+
+_UNIT_SUFFIXES = {"_" + word for word in WORDS}
+
+
+def _tier_labels(table: ast.RateTable) -> tuple | None:
+    """A table's tier bounds as values (None for a flat table)."""
+    if all(row.bounds is None for row in table.rows):
+        return None
+    return tuple((row.bounds.lower.value, row.bounds.upper and row.bounds.upper.value) for row in table.rows
+                 if row.bounds is not None)
 
 
 def _dates_text(start, end) -> str:

@@ -12,6 +12,9 @@ once and shared, so a big book's tables take memory for what differs only.
 from __future__ import annotations
 
 import decimal
+import itertools
+
+import attrs
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
@@ -31,6 +34,8 @@ from .tables import (
     TierTable,
     Trial,
     UnitPrice,
+    Variant,
+    in_force_from,
     readonly,
     unit_label,
 )
@@ -69,6 +74,9 @@ class _Compiler:
         self.shared: dict = {}  # (kind, key) -> the one object built for it
         self.per_token: dict[tuple[str, int], tuple[Decimal, int]] = {}  # (price as written, unit exponent) -> ...
         self.meter_units = self.units()
+        self.variants = self.variant_values()
+        self.variant_fields = tuple(dict.fromkeys(v.field for v in self.variants.values()))
+        self.exclusive = tuple(frozenset(n.text for n in e.fields) for e in self.ast_book.all(ast.Exclusive))
         self.model_exponent = self.unit_exponent  # of the model being compiled: its `price per` or the book's
 
     def share(self, key, build):
@@ -93,7 +101,10 @@ class _Compiler:
             models[model.name.text] = model.token_types()
             setting = model.price_units[0].tokens if model.price_units else None
             self.model_exponent = self.unit_exponent if setting is None else len(str(int(setting.value))) - 1
-            for region_id, offer in self.offers(model, regions, groups).items():
+            model_offers = self.offers(model, regions, groups)
+            if self.variants:
+                model_offers = self.with_variants(model, model_offers, groups)
+            for region_id, offer in model_offers.items():
                 offers[(model.name.text, region_id)] = offer
         sources = book.all(ast.SourceRef)
         return PriceBook(
@@ -127,7 +138,97 @@ class _Compiler:
             units=readonly(self.meter_units),
             meter_columns=readonly({usage_column(meter, unit): meter for meter, unit in self.meter_units.items()
                                     if not unit.per_request}),
+            variant_fields=self.variant_fields,
+            variants=readonly(self.variants),
+            exclusive=self.exclusive,
         )
+
+    # -- variants -----------------------------------------------------------
+
+    def variant_values(self) -> dict[str, Variant]:
+        return {value.name.text: Variant(value.name.text, field.name.text,
+                                         None if value.multiplier is None else value.multiplier.value, value.span)
+                for field in self.ast_book.all(ast.VariantField) for value in field.values}
+
+    def with_variants(self, model: ast.Model, offers: dict[str, Offer], groups: dict) -> dict[str, Offer]:
+        """Each offer of `model` with every combination of variant values it prices (none excluded by the book),
+        as offers of their own: the model's tables with the variants' own rates put in, times their multipliers."""
+        factors = {v.name.text: v.multiplier.value for v in model.variants if v.multiplier is not None}
+        factors.update((name, variant.multiplier) for name, variant in self.variants.items()
+                       if variant.multiplier is not None and name not in factors
+                       and not any(v.name.text == name for v in model.variants))
+        own: dict[str, dict[str, list[TierTable]]] = {}  # value -> region -> its own tables there
+        for variant in model.variants:
+            for table in variant.tables:
+                compiled = self.tier_tables(table)
+                for place in table.places:
+                    for region_id in groups.get(place.text, (place.text,)):
+                        own.setdefault(variant.name.text, {}).setdefault(region_id, []).extend(compiled)
+        result = {}
+        for region_id, offer in offers.items():
+            options = [[None, *(name for name, v in self.variants.items() if v.field == field
+                                and (name in factors or region_id in own.get(name, {})))]
+                       for field in self.variant_fields]
+            combined = {}
+            for combo in itertools.product(*options):
+                chosen = tuple(name for name in combo if name is not None)
+                fields = {self.variants[name].field for name in chosen}
+                if chosen and not any(len(fields & excluded) > 1 for excluded in self.exclusive):
+                    tables = [sorted(own[name][region_id], key=lambda t: (t.start is not None, t.start))
+                              for name in chosen if name in own]
+                    factor = _EXACT.multiply(Decimal(1), Decimal(1))
+                    for name in chosen:
+                        factor = _EXACT.multiply(factor, factors.get(name, Decimal(1)))
+                    combined[chosen] = self.variant_offer(offer, chosen, tables, factor)
+            result[region_id] = attrs.evolve(offer, variants=combined) if combined else offer
+        return result
+
+    def variant_offer(self, base: Offer, chosen: tuple[str, ...], own: list[list[TierTable]], factor: Decimal) -> Offer:
+        """`base` in the variant `chosen`: in each period between any of the tables' dates, the model's table with
+        the first own rate (in field order) of each rate put in, every price times `factor`."""
+        moments = sorted({m for t in (*base.tables, *(t for ts in own for t in ts)) for m in (t.start, t.end)
+                          if m is not None})
+        edges = [None, *moments, None]
+        tables = []
+        for start, end in zip(edges, edges[1:]):
+            base_table = in_force_from(base.tables, start)
+            if base_table is None:
+                continue
+            parts = tuple(t for t in (in_force_from(ts, start) for ts in own) if t is not None)
+            key = ("variant table", id(base_table), tuple(id(p) for p in parts), factor, start, end)
+            tables.append(self.share(key, lambda b=base_table, p=parts, s=start, e=end:
+                                     self.variant_table(b, p, factor, s, e)))
+        dated = base.dated or len(tables) > 1 or any(t.start or t.end for t in tables)
+        return Offer(base.model, base.region, base.selector, tuple(tables), dated, chosen)
+
+    def variant_table(self, base: TierTable, own: tuple[TierTable, ...], factor: Decimal, start, end) -> TierTable:
+        tiers = tuple(self.variant_tier(tier, [t.tiers[0] if len(t.tiers) == 1 else t.tiers[tier.index - 1]
+                                               for t in own], factor) for tier in base.tiers)
+        return TierTable(start, end, base.uppers, tiers, base.span)
+
+    def variant_tier(self, base: Tier, own: list[Tier], factor: Decimal) -> Tier:
+        source = {t: next((o for o in own if t in o.token_types), base) for t in base.token_types}
+        prices = {}
+        for currency in dict.fromkeys([*base.prices, *(c for o in own for c in o.prices)]):
+            values = {}
+            for token_type, tier in source.items():
+                price = tier.prices.get(currency, {}).get(token_type)
+                if price is None and token_type not in tier.not_billed:  # an own rate in other currencies only
+                    price = base.prices.get(currency, {}).get(token_type)
+                if price is not None:
+                    values[token_type] = (_plain(_EXACT.multiply(price.per_unit, factor)),
+                                          _EXACT.multiply(price.per_token, factor))
+            if values:
+                prices[currency] = unit_prices_of(values)
+        spans = {key: span for key, span in base.rate_spans.items() if source.get(key[0], base) is base}
+        for tier in own:
+            spans.update((key, span) for key, span in tier.rate_spans.items() if source.get(key[0]) is tier)
+        units = {meter: unit for meter, unit in base.rate_units.items() if source.get(meter, base) is base}
+        for tier in own:
+            units.update((meter, unit) for meter, unit in tier.rate_units.items() if source.get(meter) is tier)
+        not_billed = frozenset(t for t, tier in source.items() if t in tier.not_billed)
+        return Tier(base.index, base.lower, base.upper, base.label, prices, not_billed, base.token_types, base.span,
+                    spans, units, base.fees)
 
     def units(self) -> dict[str, Unit]:
         """The meters counted in another unit than tokens (`check` saw that each counts one unit)."""
@@ -304,4 +405,17 @@ class _Compiler:
             expected=example.expected.value,
             expected_text=example.expected.text,
             span=example.span,
+            variant=tuple(name.text for name in example.variant),
         )
+
+
+def unit_prices_of(values: dict[str, tuple[Decimal, Decimal]]) -> dict[str, UnitPrice]:
+    """Prices of one tier and currency from (per pricing unit, per token), sharing one exponent."""
+    exponent = min(per_token.as_tuple().exponent for _, per_token in values.values())
+    return {t: UnitPrice(per_unit, per_token, int(per_token.scaleb(-exponent, _EXACT)), exponent)
+            for t, (per_unit, per_token) in values.items()}
+
+
+def _plain(value: Decimal) -> Decimal:
+    """A multiplied price as a person writes it: 2.50 -> 2.5, 20.0 -> 20 (never 2E+1)."""
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()

@@ -36,7 +36,8 @@ from .billing import Bill, bill
 from .errors import PricingError, RatecardError
 from .money import EXACT, ZERO, exact_sum
 from .records import UsageFiles
-from .tables import Example, Offer, PriceBook, RateUnit, TierTable, UnitPrice, model_aliases, selector_text
+from .tables import (Example, Offer, PriceBook, RateUnit, TierTable, UnitPrice, in_force_from, model_aliases,
+                     selector_text)
 from .units import TOKENS
 
 frozen = attrs.frozen(slots=True)
@@ -390,7 +391,7 @@ def _pair_tables(old: Offer | None, new: Offer | None) -> list[_TablePair]:
     moments = sorted({m for table in (*before, *after) for m in (table.start, table.end) if m is not None})
     periods: list[tuple[TierTable | None, TierTable | None, datetime | None, datetime | None]] = []
     for start, end in zip([None, *moments], [*moments, None]):
-        old_table, new_table = _in_force_from(before, start), _in_force_from(after, start)
+        old_table, new_table = in_force_from(before, start), in_force_from(after, start)
         if old_table is None and new_table is None:
             continue
         if periods and periods[-1][0] is old_table and periods[-1][1] is new_table and periods[-1][3] == start:
@@ -398,13 +399,6 @@ def _pair_tables(old: Offer | None, new: Offer | None) -> list[_TablePair]:
         else:
             periods.append((old_table, new_table, start, end))
     return [_TablePair(o, n, _range_text(start, end)) for o, n, start, end in periods]
-
-
-def _in_force_from(tables: tuple[TierTable, ...], start: datetime | None) -> TierTable | None:
-    """The table in force from `start` on (None: from the beginning of time)."""
-    if start is None:
-        return next((t for t in tables if t.start is None), None)
-    return next((t for t in tables if t.in_force(start)), None)
 
 
 class _TableChanges:

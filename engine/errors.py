@@ -123,6 +123,13 @@ class InvalidArgument(PricingError):
     code = "E109"
 
 
+class VariantNotPriced(PricingError):
+    """A request names a variant the book does not know, two of one field, two that exclude each other, or one
+    the model does not price in that region."""
+
+    code = "E110"
+
+
 class RecordError(RatecardError):
     """A usage record is malformed (a field is missing, not a number, ...)."""
 

@@ -25,6 +25,7 @@ from .errors import (
     RegionNotOffered,
     UnknownModel,
     UnknownRegion,
+    VariantNotPriced,
 )
 from .money import plain
 from .source import Span
@@ -40,19 +41,21 @@ EXAMPLE_MISMATCH = "R032"
 class Failure:
     message: str
     hint: str | None
-    part: str  # what the diagnostic points at: "amount", "place", "model", "tokens", "at" or "example"
+    part: str  # what the diagnostic points at: "amount", "place", "model", "variant", "tokens", "at" or "example"
 
 
 # Which part of an example a pricing error is about; any other error is about the example as a whole.
 _PART_OF_ERROR = ((UnknownRegion, "place"), (RegionNotOffered, "place"), (UnknownModel, "model"),
-                  (NoPriceInCurrency, "amount"), (InvalidTokens, "tokens"), (NotEffective, "at"))
+                  (NoPriceInCurrency, "amount"), (InvalidTokens, "tokens"), (NotEffective, "at"),
+                  (VariantNotPriced, "variant"))
 
 
 def failure(book: PriceBook, example: Example) -> Failure | None:
     """Why the book does not give what the example expects, or None when it does."""
     try:
         quote = book.quote(region=example.place, model=example.model, tokens=dict(example.tokens),
-                           requests=example.requests, currency=example.currency, at=example.at)
+                           requests=example.requests, currency=example.currency, at=example.at,
+                           variants=example.variant)
     except PricingError as error:
         part = next((part for kind, part in _PART_OF_ERROR if isinstance(error, kind)), "tokens")
         return Failure(f"example '{example.title}' cannot be priced: {error.message}", error.hint, part)
@@ -86,6 +89,8 @@ def _span_of(node: ast.Example, part: str) -> Span:
         return node.model.span
     if part == "tokens" and node.tokens:
         return node.tokens[0].span.to((node.requests or node.tokens[-1]).span)
+    if part == "variant" and node.variant:
+        return node.variant[0].span.to(node.variant[-1].span)
     if part == "at" and node.at is not None:
         return node.at.span
     return node.span

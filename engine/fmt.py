@@ -198,8 +198,10 @@ class _Layout:
         if isinstance(node, ast.Book):
             self.block(node, node.body, indent)
         elif isinstance(node, ast.Model):
-            self.block(node, sorted((*node.aliases, *node.selectors, *node.price_units, *node.tables), key=self.first),
-                       indent)
+            self.block(node, sorted((*node.aliases, *node.selectors, *node.price_units, *node.tables, *node.variants),
+                                    key=self.first), indent)
+        elif isinstance(node, ast.ModelVariant) and node.tables:
+            self.block(node, node.tables, indent)
         elif isinstance(node, ast.Quota):
             self.block(node, node.clauses, indent)
         elif isinstance(node, ast.Example):

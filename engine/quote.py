@@ -33,6 +33,7 @@ from .tables import (
     rate_unit_of,
     require_currency,
     table_at,
+    variant_offer,
 )
 
 if TYPE_CHECKING:
@@ -74,6 +75,7 @@ class Quote(NamedTuple):
     total: Decimal  # exact, list total plus credits
     total_rounded: Decimal
     pricing_unit: str
+    variant: tuple[str, ...] = ()  # the variant values that priced it, in the book's field order
 
     @property
     def lines(self) -> tuple[QuoteLine, ...]:
@@ -102,6 +104,7 @@ class Quote(NamedTuple):
             "book": self.book,
             "region": self.region,
             "model": self.model,
+            "variant": list(self.variant),
             "currency": self.currency,
             "pricing_unit": self.pricing_unit,
             "requests": self.requests,
@@ -171,8 +174,9 @@ def _selector_sum(tokens: Mapping[str, int], selector: tuple[str, ...]) -> int |
 
 
 def quote(book: PriceBook, region: str, model: str, tokens: Mapping[str, int], requests: int = 1,
-          currency: str | None = None, at: datetime | str | None = None) -> Quote:
-    """Price `requests` identical requests of `tokens` each.
+          currency: str | None = None, at: datetime | str | None = None, variants=()) -> Quote:
+    """Price `requests` identical requests of `tokens` each, in the variant `variants` names (a value such as
+    "batch", several, or a mapping of variant fields to values; none: the model's own prices).
 
     Written as one flat function on purpose: it is the hot path, and each
     helper call would cost a measurable share of a quote.
@@ -187,6 +191,8 @@ def quote(book: PriceBook, region: str, model: str, tokens: Mapping[str, int], r
         offer = find_offer(book, region, model)
     if type(tokens) is not dict or type(requests) is not int or not 1 <= requests <= MAX_REQUESTS:
         _check_arguments(region, model, tokens, requests)
+    if variants:
+        offer = variant_offer(book, offer, variants)
     if at is None and not offer.dated:
         moment, table = None, offer.tables[0]
     else:
@@ -234,5 +240,5 @@ def quote(book: PriceBook, region: str, model: str, tokens: Mapping[str, int], r
         total = ZERO
     return _new_quote(Quote, (book.name, offer.region.id, offer.model, currency, tier, requests, asked,
                               list_total, credits, total, total.quantize(book.quantum, book.round_mode, ROUNDING),
-                              book.unit_label))
+                              book.unit_label, offer.variant))
 

@@ -45,6 +45,7 @@ from .tables import (
     find_offer,
     no_price_error,
     require_currency,
+    variant_offer,
     select_tier,
     selector_count,
     table_at,
@@ -73,7 +74,8 @@ class RatedRecord(NamedTuple):
         """Ties between records of one instant: request_id, region, model, token types and counts, requests."""
         counts = self.totals if self.requests == 1 else tuple(total // self.requests for total in self.totals)
         tokens = tuple(sorted(zip(self.token_types, counts)))  # by type name: the order fields were read in is no key
-        return (self.request_id, self.offer.region.id, self.offer.model, tokens, self.requests)
+        offer = self.offer
+        return (self.request_id, offer.region.id, offer.model, offer.variant, tokens, self.requests)
 
     @property
     def tokens(self) -> tuple[tuple[str, int], ...]:
@@ -130,6 +132,7 @@ class Rater:
         self._offers: dict[tuple[str, str], Offer] = {}  # (region, model) as written
         self._plans: dict[tuple[Tier, tuple[str, ...]], TokenPlan] = {}
         self._failures: dict[tuple, PricingError] = {}  # either key, when the lookup has no answer
+        self._variants: dict[tuple[Offer, tuple[str, ...]], Offer | PricingError] = {}
 
     # -- the one path ---------------------------------------------------------------------------------
 
@@ -138,7 +141,8 @@ class Rater:
         if isinstance(record, UsageRecord):
             columns = TokenColumns.of(tuple(token_type for token_type, _ in record.tokens), True, self.meters)
             return self.rate_fields(record.timestamp, record.account, record.region, record.model, columns,
-                                    [count for _, count in record.tokens], record.requests, record.request_id)
+                                    [count for _, count in record.tokens], record.requests, record.request_id,
+                                    record.variant)
         if not isinstance(record, Mapping):
             raise MalformedRow(f"a usage record must be a mapping or a UsageRecord, not {type(record).__name__}",
                                "pass dicts with the usage fields")
@@ -153,10 +157,11 @@ class Rater:
                 raise MissingField(f"the record has no {name}", "every record has input_tokens and output_tokens")
         return self.rate_fields(record.get("timestamp"), record.get("account"), record.get("region"),
                                 record.get("model"), TokenColumns.of(tuple(t for _, t in pairs), False, self.meters),
-                                [record[name] for name in names], record.get("requests"), record.get("request_id"))
+                                [record[name] for name in names], record.get("requests"), record.get("request_id"),
+                                tuple(record.get(field) for field in self.book.variant_fields))
 
     def rate_fields(self, timestamp: Any, account: Any, region: Any, model: Any, columns: TokenColumns,
-                    values: Sequence[Any], requests: Any, request_id: Any) -> RatedRecord:
+                    values: Sequence[Any], requests: Any, request_id: Any, variant: Sequence[Any] = ()) -> RatedRecord:
         """Validate one record's field values, in a fixed order (so every input reports the same first fault)."""
         # `field_text` strips and checks; ASCII text that strips to something is taken without the call
         if type(account) is not str or not account.isascii() or not (account := account.strip()):
@@ -171,12 +176,18 @@ class Rater:
         counts = parse_counts(columns.names, values)
         requests = parse_requests(requests)
         request_id = optional_text("request_id", request_id)
-        return self.place(instant, account, region, model, columns.types, counts, requests, request_id)
+        if variant:
+            variant = tuple(text for field, value in zip(self.book.variant_fields, variant)
+                            if (text := optional_text(field, value)))
+        return self.place(instant, account, region, model, columns.types, counts, requests, request_id,
+                          variant=variant)
 
     def place(self, instant: int, account: str, region: str, model: str, token_types: tuple[str, ...],
-              counts: tuple[int, ...], requests: int, request_id: str) -> RatedRecord:
-        """Put a validated record on the bill: its offer, tier, tokens, cycle and trial."""
+              counts: tuple[int, ...], requests: int, request_id: str, variant: tuple[str, ...] = ()) -> RatedRecord:
+        """Put a validated record on the bill: its offer (in its variant), tier, tokens, cycle and trial."""
         offer = self._offers.get((region, model)) or self.offer(region, model)
+        if variant:
+            offer = self.variant(offer, variant)
         table = offer.tables[0] if not offer.dated else table_at(self.book, offer, from_instant(instant))
         tier = select_tier(table, offer, selector_count(offer.selector, token_types, counts))
         plan = self._plans.get((tier, token_types)) or self.plan(offer, tier, token_types)
@@ -205,6 +216,20 @@ class Rater:
                 found = self._offers[key] = find_offer(self.book, region, model)
             except PricingError as error:
                 found = self._failures[key] = error
+        if isinstance(found, PricingError):
+            raise found
+        return found
+
+    def variant(self, offer: Offer, variant: tuple[str, ...]) -> Offer:
+        """The offer in the variant a record names (cached), or the error that says why there is none."""
+        key = (offer, variant)
+        found = self._variants.get(key)
+        if found is None:
+            try:
+                found = variant_offer(self.book, offer, variant)
+            except PricingError as error:
+                found = error
+            self._variants[key] = found
         if isinstance(found, PricingError):
             raise found
         return found

@@ -35,11 +35,11 @@ import attrs
 
 from .errors import RatecardError, RecordError, did_you_mean
 from .limits import EARLIEST, LATEST, MAX_COUNT_DIGITS, MAX_LINE_BYTES, MAX_REQUESTS, TIME_RANGE
-from .units import TOKENS, Unit, usage_column
+from .units import RECORD_FIELDS, TOKENS, Unit, usage_column
 
-REQUIRED = ("timestamp", "account", "region", "model")
+REQUIRED = RECORD_FIELDS[:4]  # timestamp, account, region, model
 REQUIRED_TOKENS = ("input_tokens", "output_tokens")
-OPTIONAL = ("requests", "request_id")
+OPTIONAL = RECORD_FIELDS[4:]  # requests, request_id
 TOKEN_SUFFIX = "_tokens"
 
 
@@ -89,11 +89,12 @@ class UsageMeters(NamedTuple):
     token_types: frozenset[str] = frozenset()  # every meter the book names (for did-you-mean)
     units: Mapping[str, Unit] = {}  # the meters counted in another unit than tokens, fees too
     columns: Mapping[str, str] = {}  # their usage columns (`web_search_searches`) -> meter
+    variant_fields: tuple[str, ...] = ()  # the fields that choose a variant (`service_tier`), in stacking order
 
     @classmethod
     def of(cls, book) -> UsageMeters:
         """A compiled `PriceBook`'s meters."""
-        return cls(book.token_types, book.units, book.meter_columns)
+        return cls(book.token_types, book.units, book.meter_columns, book.variant_fields)
 
     def column(self, meter: str) -> str:
         """The usage column of `meter` (a fee has none: it is named as if it counted tokens, and refused)."""
@@ -125,6 +126,7 @@ class UsageRecord:
     tokens: tuple[tuple[str, int], ...]  # (token type, tokens per request)
     requests: int = 1
     request_id: str = ""
+    variant: tuple[str, ...] = ()  # the variant values of the request (`flex`, `batch`): none for the model's own
 
 
 class Reject(NamedTuple):
@@ -334,6 +336,7 @@ class CsvLayout(NamedTuple):
     token_indexes: tuple[int, ...]
     token_types: tuple[str, ...]
     required_tokens: tuple[bool, ...]  # for each token column: may it be empty?
+    variant_indexes: tuple[int | None, ...] = ()  # the column of each variant field of the book (None: absent)
 
     @classmethod
     def of(cls, header: list[str], meters: UsageMeters = NO_METERS, source: str = "usage") -> CsvLayout:
@@ -343,12 +346,13 @@ class CsvLayout(NamedTuple):
         pairs = token_fields(header, meters)
         return cls(tuple(header), columns["timestamp"], columns["account"], columns["region"], columns["model"],
                    columns.get("requests"), columns.get("request_id"), tuple(columns[n] for n, _ in pairs),
-                   tuple(t for _, t in pairs), tuple(n in REQUIRED_TOKENS for n, _ in pairs))
+                   tuple(t for _, t in pairs), tuple(n in REQUIRED_TOKENS for n, _ in pairs),
+                   tuple(columns.get(f) for f in meters.variant_fields))
 
 
 def check_header(header: list[str], meters: UsageMeters, source: str) -> None:
     """Refuse a header that would misprice: a required column missing, one repeated, or one misnamed."""
-    known = {*REQUIRED, *REQUIRED_TOKENS, *OPTIONAL, *meters.columns}
+    known = {*REQUIRED, *REQUIRED_TOKENS, *OPTIONAL, *meters.columns, *meters.variant_fields}
     token_types = meters.token_types - {m for m, unit in meters.units.items() if unit.per_request}
     problems = []
     repeated = sorted({name for name in header if header.count(name) > 1})
@@ -371,7 +375,7 @@ def check_header(header: list[str], meters: UsageMeters, source: str) -> None:
         raise UsageFileError(f"{source}: the header cannot be billed: " + "; ".join(problems),
                              "the header needs " + ", ".join((*REQUIRED, *REQUIRED_TOKENS))
                              + ", and may have requests, request_id and other <type>_tokens columns"
-                             + "".join(f", {column}" for column in meters.columns))
+                             + "".join(f", {column}" for column in (*meters.columns, *meters.variant_fields)))
 
 
 def split_csv_line(text: str) -> list[str]:

@@ -32,6 +32,7 @@ from .errors import (
     UnknownModel,
     UnknownRegion,
     UnknownTokenType,
+    VariantNotPriced,
     did_you_mean,
 )
 from .places import normalize_place
@@ -123,13 +124,26 @@ class TierTable:
 
 @attrs.frozen(slots=True, eq=False)
 class Offer:
-    """Everything needed to price one model in one region. Compared and hashed by identity."""
+    """Everything needed to price one model in one region, in one variant. Compared and hashed by identity."""
 
     model: str
     region: Region
     selector: tuple[str, ...]  # the token types whose per-request sum chooses the tier
     tables: tuple[TierTable, ...]
     dated: bool  # False when no date matters: one undated table, and an undated book with no trial
+    variant: tuple[str, ...] = ()  # the variant values it prices (in the book's field order); () for the model's own
+    # On the model's own offer: every combination of variant values priced here, by its values in field order.
+    variants: Mapping[tuple[str, ...], Offer] = attrs.field(factory=dict)
+
+
+@frozen
+class Variant:
+    """One value of a variant field (`batch` of `variant processing = batch * 0.5`)."""
+
+    name: str
+    field: str
+    multiplier: Decimal | None  # every model's, unless it prices the variant itself
+    span: Span
 
 
 @frozen
@@ -162,6 +176,7 @@ class Example:
     expected: Decimal
     expected_text: str
     span: Span
+    variant: tuple[str, ...] = ()
 
 
 @frozen
@@ -194,15 +209,18 @@ class PriceBook:
     aliases: Mapping[str, str] = attrs.field(factory=dict)  # another name of a model (exactly as written) -> its ID
     units: Mapping[str, Unit] = attrs.field(factory=dict)  # the meters counted in another unit than tokens
     meter_columns: Mapping[str, str] = attrs.field(factory=dict)  # their usage columns (`web_searches`) -> meter
+    variant_fields: tuple[str, ...] = ()  # usage fields that choose a variant, in the order variants stack
+    variants: Mapping[str, Variant] = attrs.field(factory=dict)  # by value
+    exclusive: tuple[frozenset[str], ...] = ()  # variant fields one request may not combine
 
     def quote(self, region: str, model: str, tokens: Mapping[str, int], requests: int = 1,
-              currency: str | None = None, at: datetime | str | None = None):
+              currency: str | None = None, at: datetime | str | None = None, variants=()):
         """Price one request (or `requests` identical ones). See `ratecard.quote.quote`."""
         from .quote import quote
         # Bind the real function in place of this one: the quote path is the hot path, and this module
         # (data) must not import quote.py (a later stage) when it is loaded.
         PriceBook.quote = quote
-        return quote(self, region, model, tokens, requests, currency, at)
+        return quote(self, region, model, tokens, requests, currency, at, variants)
 
     @property
     def token_types(self) -> frozenset[str]:
@@ -232,6 +250,13 @@ def model_aliases(book: PriceBook, model: str) -> tuple[str, ...]:
 
 def unit_label(tokens: int) -> str:
     return TOKENS.label(tokens)
+
+
+def in_force_from(tables: Iterable[TierTable], start: datetime | None) -> TierTable | None:
+    """The table in force from `start` on (None: from the beginning of time)."""
+    if start is None:
+        return next((t for t in tables if t.start is None), None)
+    return next((t for t in tables if t.in_force(start)), None)
 
 
 def readonly(mapping: dict) -> Mapping:
@@ -270,6 +295,51 @@ def find_offer(book: PriceBook, region: str, model: str) -> Offer:
     offered = sorted(r for (m, r) in book.offers if m == model)
     raise RegionNotOffered(f"{book.name} does not offer {model} in {region_id}",
                            "offered in: " + ", ".join(offered))
+
+
+def variant_names(variants) -> tuple[str, ...]:
+    """The variant values a request names: one value, several, or a field -> value mapping (empty values: none)."""
+    if isinstance(variants, str):
+        variants = (variants,)
+    elif isinstance(variants, Mapping):
+        variants = variants.values()
+    return tuple(v for v in variants if v not in (None, ""))
+
+
+def variant_offer(book: PriceBook, offer: Offer, variants) -> Offer:
+    """The offer in the variant the request names (the offer itself when it names none), or the reason there is
+    no such price."""
+    names = variant_names(variants)
+    if not names:
+        return offer
+    order = {field: rank for rank, field in enumerate(book.variant_fields)}
+    try:
+        key = tuple(sorted(dict.fromkeys(names), key=lambda name: order[book.variants[name].field]))
+    except (KeyError, TypeError):
+        unknown = next(str(n) for n in names if n not in book.variants)
+        raise VariantNotPriced(f"unknown variant '{unknown}' in book {book.name}",
+                               did_you_mean(unknown, book.variants)
+                               or "variants: " + (", ".join(book.variants) or "none")) from None
+    found = offer.variants.get(key)
+    if found is not None:
+        return found
+    fields: dict[str, str] = {}
+    for name in key:
+        field = book.variants[name].field
+        if field in fields:
+            raise VariantNotPriced(f"variants '{fields[field]}' and '{name}' are both values of '{field}'",
+                                   f"a request has one {field}: name one of them")
+        fields[field] = name
+    for excluded in book.exclusive:
+        both = [fields[f] for f in book.variant_fields if f in excluded and f in fields]
+        if len(both) > 1:
+            raise VariantNotPriced(f"variants {' and '.join(repr(n) for n in both)} exclude each other in "
+                                   f"{book.name}", "the book says `exclusive " + ", ".join(
+                                       f for f in book.variant_fields if f in excluded) + "`: name one of them")
+    priced = sorted({name for combination in offer.variants for name in combination})
+    missing = next((name for name in key if name not in priced), key[-1])
+    raise VariantNotPriced(f"{offer.model} has no '{missing}' prices in {offer.region.id}",
+                           "its variants there: " + (", ".join(priced) or "none"))
 
 
 def table_at(book: PriceBook, offer: Offer, at: datetime) -> TierTable:

@@ -189,10 +189,11 @@ class _PlacingRater(Rater):
     """The engine's rater, keeping the validated fields of the last record it placed: the walk starts there."""
 
     placed: tuple | None = None
+    placed_variant: tuple[str, ...] = ()
 
-    def place(self, *fields):
-        self.placed = fields
-        return super().place(*fields)
+    def place(self, *fields, variant=()):
+        self.placed, self.placed_variant = fields, variant
+        return super().place(*fields, variant=variant)
 
 
 class _Failed(Exception):

@@ -60,3 +60,7 @@ WORDS = tuple(BY_WORD)
 def usage_column(meter: str, unit: Unit) -> str | None:
     """The usage column that counts `meter` (`input_tokens`, `web_search_searches`); None for a fee."""
     return None if unit.per_request else f"{meter}_{unit.plural}"
+
+
+#: The fields every usage record has or may have; a variant field (`service_tier`) may not take one of their names.
+RECORD_FIELDS = ("timestamp", "account", "region", "model", "requests", "request_id")

@@ -32,7 +32,7 @@ from .money import EXACT, exact_sum, plain
 from .records import Reject, csv_text
 from .tables import PriceBook
 
-LINE_COLUMNS = ("cycle_start", "cycle_end", "account", "region", "model", "tier", "token_type", "kind", "quantity",
+LINE_COLUMNS = ("cycle_start", "cycle_end", "account", "region", "model", "variant", "tier", "token_type", "kind", "quantity",
                 "unit", "unit_price", "pricing_unit", "amount", "amount_rounded", "currency", "description", "rate_source")
 REJECT_COLUMNS = ("source", "line", "code", "reason", "record")
 #: FOCUS 1.2 columns a token bill fills (alphabetical, as the specification lists them), then ratecard's own.
@@ -60,6 +60,11 @@ def _cycle_texts(start: datetime, seconds: int, zone=None) -> tuple[str, str]:
     return start.isoformat(), (start + timedelta(seconds=seconds)).isoformat()
 
 
+def variant_text(variant: tuple[str, ...]) -> str:
+    """The variant values of a line as one field: `batch+priority`; "" for the model's own prices."""
+    return "+".join(variant)
+
+
 def line_fields(line: BillLine) -> dict[str, Any]:
     """A bill line as plain data, in the order of `LINE_COLUMNS`: what every format writes."""
     cycle_start, cycle_end = _cycle_texts(line.cycle_start, line.context.cycle_seconds, line.cycle_start.tzinfo)
@@ -70,6 +75,7 @@ def line_fields(line: BillLine) -> dict[str, Any]:
         "account": line.account,
         "region": line.region,
         "model": line.model,
+        "variant": variant_text(line.offer.variant),
         "tier": line.tier.label,
         "token_type": line.token_type,
         "kind": line.kind,
@@ -118,7 +124,8 @@ class LineJson:
 
 def _json_pieces(line: BillLine) -> tuple[str, str, str]:
     fields = {name: _json_text(value) for name, value in line_fields(line).items() if type(value) is str}
-    return (", ".join(f'"{name}": {fields[name]}' for name in ("region", "model", "tier", "token_type", "kind"))
+    return (", ".join(f'"{name}": {fields[name]}' for name in ("region", "model", "variant", "tier", "token_type",
+                                                                 "kind"))
             + ', "quantity": ',
             ", " + ", ".join(f'"{name}": {fields[name]}' for name in ("unit", "unit_price", "pricing_unit"))
             + ', "amount": ',
@@ -224,6 +231,7 @@ def focus_row(line: BillLine, book: PriceBook) -> dict[str, Any]:
     provider = provider_name(book)
     tier = line.tier
     upper = "" if tier.upper is None else str(tier.upper)
+    variant = variant_text(line.offer.variant)
     return {
         "BilledCost": amount,
         "BillingAccountId": line.account,
@@ -258,9 +266,10 @@ def focus_row(line: BillLine, book: PriceBook) -> dict[str, Any]:
         "SkuId": f"{book.name}:{line.model}:{line.token_type}",
         "SkuMeter": f"{line.token_type.replace('_', ' ').title()} {line.unit.title()}",
         "SkuPriceDetails": json.dumps({"x_Model": line.model, "x_TokenType": line.token_type, "x_Region": region.id,
-                                       "x_Tier": tier.label, "x_TierBasis": "tokens per request"},
-                                      separators=(",", ":")),
-        "SkuPriceId": f"{book.name}:{line.model}:{region.id}:{tier.lower}-{upper}:{line.token_type}",
+                                       "x_Tier": tier.label, "x_TierBasis": "tokens per request",
+                                       **({"x_Variant": variant} if variant else {})}, separators=(",", ":")),
+        "SkuPriceId": f"{book.name}:{line.model}:{region.id}:{tier.lower}-{upper}:{line.token_type}"
+                      + (f":{variant}" if variant else ""),
         "Tags": _source_tag(rate_source(line)),
         "x_ChargeKind": line.kind,
         "x_BilledCostRounded": str(line.amount_rounded),
@@ -295,7 +304,9 @@ def table_chunks(bill: Bill, book: PriceBook) -> Iterator[str]:
             lines = list(lines)
             out = [f"{start:%Y-%m-%d %H:%M}-{lines[0].cycle_end:%H:%M} {zone}  account {account}"]
             for line in lines:
-                what = f"{line.region} {line.model} tier {line.tier.index} {line.token_type}"
+                variant = variant_text(line.offer.variant)
+                what = f"{line.region} {line.model}{f' [{variant}]' if variant else ''} tier {line.tier.index} " \
+                       f"{line.token_type}"
                 price = f"x {line.unit_price}/{line.pricing_unit}" if line.billed else "not billed"
                 out.append(f"  {what:<44} {line.kind:<6} {line.quantity:>12,} {line.unit:<{unit_width}}  {price:<24} "
                            f"{line.amount_rounded:>14}")

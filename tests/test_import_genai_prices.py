@@ -57,13 +57,13 @@ def test_the_proof_ratecard_quotes_what_calc_price_says(imported, capsys):
         provider = by_id[b.provider]
         for spec in b.models:
             rng = random.Random(f"proof/{b.provider}/{spec.id}")
-            for tokens, at in importer.usages(spec, rng, EXTRA):
-                expected = importer.calc_total(provider, spec, tokens, at)
-                got = b.book.quote(region="api", model=spec.id, tokens=tokens, requests=1, at=at).total
+            for tokens, at, context in importer.cases(spec, rng, EXTRA):
+                expected = importer.calc_total(provider, spec, tokens, at, context)
+                got = importer.ratecard_total(b.book, spec, tokens, at, context)
                 assert isinstance(got, Decimal) and isinstance(expected, Decimal)
                 quotes += 1
                 if got != expected:
-                    failures.append(f"{b.provider}/{spec.id} {tokens} at {at}: {got} != {expected}")
+                    failures.append(f"{b.provider}/{spec.id} {tokens} at {at} {context}: {got} != {expected}")
                     break
             checked += 1
     entries = len(report.entries)
@@ -178,7 +178,8 @@ def test_cli_imports_one_provider(tmp_path, capsys, monkeypatch):
     data = json.loads(report.read_text(encoding="utf-8"))
     assert {e["provider"] for e in data["entries"]} == {"anthropic", "openai"}
     assert all(e["imported"] or e["reason"] for e in data["entries"])
-    assert any(not e["imported"] and e["category"] == "price variants" for e in data["entries"])
+    openai = (out / "openai.rules").read_text(encoding="utf-8")
+    assert "  variant service_tier = " in openai and "    variant flex {" in openai  # service tiers imported
     assert "anthropic" in data["books"]
 
 
@@ -221,3 +222,24 @@ def test_the_engine_does_not_import_the_importers():
             "print([m for m in sys.modules if m.startswith(('ratecard.importers', 'genai_prices'))])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_service_tiers_and_batch_are_imported_as_variants(imported):
+    """genai-prices 0.2.5 prices gpt-5 at $1.25 input / $10 output per 1M; Flex at $0.625 / $5 from 2026-10-12 (no
+    Flex price before: calc_price then uses the standard one), Batch the same from 2026-10-14. OpenAI's models list
+    service_tier and processing in both orders, so the book makes the two fields exclusive."""
+    book, spec = _spec(imported, "openai", "gpt-5")
+    assert [(v.field, v.value) for v in spec.variants] == [
+        ("service_tier", "default"), ("service_tier", "flex"), ("service_tier", "priority"),
+        ("service_tier", "fast"), ("processing", "batch")]
+    assert "  exclusive processing, service_tier\n" in book.text
+    tokens = {t: 0 for t in spec.counted} | {"input": 1_000_000, "output": 100_000}
+
+    def total(at, variants):
+        return book.book.quote(region="api", model="gpt-5", tokens=tokens, at=at, variants=variants).total
+    assert total("2026-11-01T00:00Z", ()) == Decimal("2.25")
+    assert total("2026-11-01T00:00Z", "flex") == total("2026-11-01T00:00Z", "batch") == Decimal("1.125")
+    assert total("2026-10-11T23:59:59Z", "flex") == Decimal("2.25")
+    with pytest.raises(ratecard.RatecardError) as raised:
+        total("2026-11-01T00:00Z", ("flex", "batch"))
+    assert raised.value.code == "E110"

@@ -97,6 +97,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="a count of another token type or meter per request, e.g. cached_input=100 or "
                             "web_search=2 (in the meter's own unit; repeatable)")
     quote.add_argument("--requests", type=_requests, default=1, metavar="K", help="identical requests (default 1)")
+    quote.add_argument("--variant", action="append", default=[], metavar="VALUE",
+                       help="a variant of the prices the book declares, e.g. batch or flex (repeatable: one value "
+                            "per variant field)")
     quote.add_argument("--currency", help="currency of the quote (default: the book's first)")
     quote.add_argument("--at", metavar="TIME", type=_moment,
                        help="when the request is made (ISO 8601; default now)")
@@ -263,7 +266,7 @@ def _quote(args: argparse.Namespace) -> int:
     book = load(args.book)
     tokens = _requested_tokens(args, book)
     quote = book.quote(region=args.region, model=args.model, tokens=tokens, requests=args.requests,
-                       currency=args.currency, at=args.at)
+                       currency=args.currency, at=args.at, variants=tuple(args.variant))
     if args.format == "json":
         print(json.dumps(quote.as_dict(), indent=2))
     else:
@@ -276,7 +279,7 @@ def _bill(args: argparse.Namespace) -> int:
     plan = plan_outputs(args.out, args.rejects, args.usage, read=[args.book, *book.source_files])
     _check_currency(book, args.currency)
     usage = read_usage(args.usage, input_format=args.input_format)
-    engine = choose_engine(args.engine, usage)
+    engine = choose_engine(args.engine, usage, book)
     with progress_display(sys.stderr) as progress, BillOutputs(plan, on_wait=_say_waiting) as outputs:
         if engine == "duckdb":
             from ..sql.duck import MEMORY_LIMIT, bill as duckdb_bill
@@ -309,11 +312,13 @@ def _bill(args: argparse.Namespace) -> int:
 AUTO_DUCKDB_BYTES = 64 << 20  # about a million usage records
 
 
-def choose_engine(asked: str, usage: UsageFiles) -> str:
+def choose_engine(asked: str, usage: UsageFiles, book: PriceBook | None = None) -> str:
     """The engine a bill runs on: as asked, or for `auto` DuckDB when it is installed and the usage is Parquet
-    or large (at least AUTO_DUCKDB_BYTES of files), else the Python engine."""
-    if asked == "python":
-        return asked
+    or large (at least AUTO_DUCKDB_BYTES of files), else the Python engine (always, for a book with variants:
+    the SQL engines do not bill them yet)."""
+    if asked == "python" or (asked == "auto" and book is not None and book.variants
+                             and not any(u.form == "parquet" for u in usage.inputs)):
+        return "python"
     installed = all(importlib.util.find_spec(name) is not None for name in ("duckdb", "pyarrow"))
     if asked == "duckdb":
         if not installed:
@@ -342,7 +347,8 @@ def _say_waiting(path: Path) -> None:
 def quote_text(book: PriceBook, quote: Quote) -> str:
     region = book.regions[quote.region]
     header = (f"{book.title} ({book.name})\n"
-              f"{quote.model} in {region.id} ({region.name}), tier {quote.tier.index}: {quote.tier.label}"
+              f"{quote.model}{''.join(f' [{v}]' for v in quote.variant)} in {region.id} ({region.name}), "
+              f"tier {quote.tier.index}: {quote.tier.label}"
               + (f", {quote.requests:,} requests" if quote.requests != 1 else ""))
     rows = []
     for line in quote.lines:

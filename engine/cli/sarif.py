@@ -71,6 +71,9 @@ TITLES = {
     "R043": "unknown unit",
     "R044": "one meter priced in two units",
     "R045": "not counted in tokens",
+    "R046": "bad variant",
+    "R047": "variant prices what its model does not",
+    "R048": "bad exclusive rule",
 }
 
 

@@ -21,12 +21,18 @@ How the catalogue prices a request (genai-prices 0.2, `ModelPrice.calc_price`):
   a price per 1K requests is a fee each request pays once (`request 5 per 1K requests`; the
   catalogue also counts one request per call). Audio priced per hour is written per second
   when that division is exact (`0.0001 per second` for $0.36 an hour), else reported.
-- `price_variants` (service tiers: flex, priority, ...) have no counterpart: such models are
-  reported, never approximated.
+- `price_variants` (service tiers, batch, speed, routes) become `variant FIELD = value, ...`
+  in the book and `variant value { api ... }` in the model: the variant's partial prices as its
+  own rates, each dated variant entry a table `effective from` its date (before it, the model's
+  prices apply, as calc_price has it). When a request names variants of two fields, calc_price
+  takes each price from the first matching entry of the model's list; the book's field order
+  (`variant` statements) is that order, and a model whose list orders the fields otherwise is
+  reported.
 """
 
 from __future__ import annotations
 
+import itertools
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -78,6 +84,37 @@ class Skip(Exception):
 
 
 @dataclass
+class VariantSpec:
+    """One value of a variant field for one model: its own prices, period by period."""
+
+    field: str
+    value: str
+    periods: list[tuple[date | None, date | None, dict[str, list[Decimal]]]]  # [from, until): meter -> row prices
+
+    def block(self, spec: ModelSpec, region: str) -> list[str]:
+        if not self.periods:
+            return [f"  variant {self.value} * 1"]  # the catalogue lists it, and it changes no price
+        lines = [f"  variant {self.value} {{"]
+        for start, end, prices in self.periods:
+            dates = "".join(f" {word} {d.isoformat()}T00:00Z" for word, d in (("from", start), ("until", end)) if d)
+            head = f"    {region}" + (f" effective{dates}" if dates else "")
+            rows = len(next(iter(prices.values())))
+            if rows == 1:
+                rates = "   ".join(f"{t} {number(p[0])}{spec.rate_units.get(t, '')}" for t, p in prices.items())
+                lines.append(f"{head} {{ {rates} }}")
+                continue
+            lines.append(f"{head} {{")
+            edges = [0, *spec.bounds]
+            for i, start_at in enumerate(edges):
+                tier = f"{start_at} < T <= {edges[i + 1]}" if i + 1 < len(edges) else f"{start_at} < T"
+                rates = "   ".join(f"{t} {number(p[i])}{spec.rate_units.get(t, '')}" for t, p in prices.items())
+                lines.append(f"      {tier}   {rates}")
+            lines.append("    }")
+        lines.append("  }")
+        return lines
+
+
+@dataclass
 class ModelSpec:
     """One imported model: what its block says, and what the proof needs."""
 
@@ -93,6 +130,18 @@ class ModelSpec:
     usage_keys: dict[str, str] = field(default_factory=dict)  # type -> usage key
     rate_units: dict[str, str] = field(default_factory=dict)  # meter -> ` per 1K searches`, for non-token ones
     fees: list[str] = field(default_factory=list)  # meters paid once per request: never in a usage
+    variants: list[VariantSpec] = field(default_factory=list)  # in the model's list order
+    exclusive: list[tuple[str, str]] = field(default_factory=list)  # the book's variant fields no request combines
+
+    def contexts(self) -> list[dict[str, str]]:
+        """The request contexts that exercise its variants: none, each value, and each pair of values of two
+        fields the book lets a request combine."""
+        out: list[dict[str, str]] = [{}, *({v.field: v.value} for v in self.variants)]
+        for a, b in itertools.combinations(self.variants, 2):
+            if a.field != b.field and (a.field, b.field) not in self.exclusive \
+                    and (b.field, a.field) not in self.exclusive:
+                out.append({a.field: a.value, b.field: b.value})
+        return out
 
     @property
     def counted(self) -> list[str]:
@@ -126,6 +175,8 @@ class ModelSpec:
             lines.append(f"  {region} {{")
             lines += [f"    {row}" for row in rows]
             lines.append("  }")
+        for variant in self.variants:
+            lines += variant.block(self, region)
         lines.append("}")
         return "\n".join(lines)
 
@@ -226,10 +277,6 @@ def model_spec(model, registry) -> ModelSpec:
 
     if not is_name(model.id):
         raise Skip("ID is not a name", f"the model ID '{model.id}' is not a ratecard name")
-    if model.price_variants:
-        whens = sorted({", ".join(f"{k}={v}" for k, v in pv.when.items()) for pv in model.price_variants})
-        raise Skip("price variants", "priced differently by request context (" + "; ".join(whens)
-                   + "); the language has no variants or service tiers")
     periods = _periods(model)
     keysets = [tuple(_priced(mp)) for _, mp in periods]
     allkeys: list[str] = []
@@ -246,11 +293,11 @@ def model_spec(model, registry) -> ModelSpec:
         for k in allkeys:
             if k in here or free:
                 continue
-            if registry.unit_for_price_key(k).usage_key in METERS:  # calc_price charges nothing for it then
-                fill[n, k] = None
+            stand_in = _stand_in(k, list(here), registry)
+            if stand_in is None and registry.unit_for_price_key(k).usage_key in METERS:
+                fill[n, k] = None  # no other rate counts it: calc_price charges nothing for it then
                 fill_notes.append(f"{k} is unpriced in one of its dated periods: written at 0 there")
                 continue
-            stand_in = _stand_in(k, list(here), registry)
             if stand_in is None:
                 raise Skip("rate priced only in some periods",
                            "the priced token types change between dated prices ("
@@ -303,8 +350,98 @@ def model_spec(model, registry) -> ModelSpec:
     if free:
         notes.insert(0, "the catalogue prices nothing (free): imported as input and output not billed; "
                         "other token types are not accepted")
+    variants = _variants(model, dict(zip(allkeys, types)), scales, bounds)
+    dates = sorted({*dates, *(d for v in variants for period in v.periods for d in period[:2] if d is not None)})
     return ModelSpec(model.id, title, aliases, types, input_types, bounds, dates, cells, notes, usage_keys, rate_units,
-                     fees)
+                     fees, variants)
+
+
+def _variants(model, meters: dict[str, str], scales: dict, bounds: list[int]) -> list[VariantSpec]:
+    """The model's price variants, one per value, period by period as calc_price resolves them."""
+    from genai_prices.types import StartDateConstraint, TieredPrices
+
+    groups: dict[tuple[str, str], list] = {}  # (field, value) -> its entries, in list order
+    for entry in model.price_variants or ():
+        if len(entry.when) != 1:
+            raise Skip("price variants", "a price variant selected by several request fields at once ("
+                       + ", ".join(f"{k}={v}" for k, v in entry.when.items()) + ")")
+        if entry.constraint is not None and not isinstance(entry.constraint, StartDateConstraint):
+            raise Skip("time-of-day price", "a price variant applies only at some hours of the day; the language "
+                       "has no time-of-day windows")
+        (field_name, value), = entry.when.items()
+        if not is_name(field_name) or not is_name(value):
+            raise Skip("price variants", f"the variant {field_name}={value} is not a ratecard name")
+        groups.setdefault((field_name, value), []).append(entry)
+    runs = [f for n, f in enumerate(f for entry in (model.price_variants or ()) for f in entry.when)
+            if n == 0 or f != _previous_field(model, n)]
+    if len(runs) != len(set(runs)):
+        raise Skip("variant order", "its price variants interleave their request fields, so which one prices a "
+                   "combination of them would depend on the date")
+    specs = []
+    for (field_name, value), entries in groups.items():
+        starts = sorted({e.constraint.start_date for e in entries if e.constraint is not None})
+        edges = ([None] if any(e.constraint is None for e in entries) else []) + starts
+        periods = []
+        for n, start in enumerate(edges):
+            end = edges[n + 1] if n + 1 < len(edges) else None
+            prices: dict[str, object] = {}
+            for entry in entries:
+                if entry.constraint is None or (start is not None and entry.constraint.start_date <= start):
+                    for key, price in _priced(entry.prices).items():
+                        prices.setdefault(key, price)
+            if not prices:
+                continue
+            rows: dict[str, list[Decimal]] = {}
+            for key, price in prices.items():
+                if key not in meters:
+                    raise Skip("price variants", f"its {field_name}={value} variant prices {key}, which the model "
+                               "itself does not price")
+                if isinstance(price, TieredPrices):
+                    if [t.start for t in price.tiers] != bounds:
+                        raise Skip("tier thresholds differ", f"its {field_name}={value} variant is tiered at "
+                                   f"{[t.start for t in price.tiers]}, the model at {bounds}")
+                    row_prices = [price.base, *(t.price for t in price.tiers)]
+                else:
+                    row_prices = [price]
+                rows[meters[key]] = [scales[key][0](p) for p in row_prices]
+            widths = {len(r) for r in rows.values()}
+            if len(widths) > 1:  # some rates tiered, some flat: write every one per tier
+                rows = {t: r * (len(bounds) + 1) if len(r) == 1 else r for t, r in rows.items()}
+            periods.append((start, end, rows))
+        specs.append(VariantSpec(field_name, value, periods))
+    return specs
+
+
+def _previous_field(model, n: int) -> str:
+    return [f for entry in model.price_variants for f in entry.when][n - 1]
+
+
+def _variant_fields(specs: list, entries: dict, provider: str) -> tuple[list[tuple[str, list[str]]], list]:
+    """The book's `variant FIELD = value, ...` statements, and its `exclusive` pairs of fields.
+
+    calc_price takes a price from the first matching entry of a model's list; the book, from the first field.
+    Where two models list two fields in opposite orders, no order of the book can say both: the book makes
+    those fields exclusive (a request naming both is refused, never priced by the wrong one). A model naming
+    a value another field has is reported."""
+    order: list[str] = []
+    exclusive: list[tuple[str, str]] = []
+    values: dict[str, str] = {}  # value -> field
+    for i, spec in list(specs):
+        clash = next((v for v in spec.variants if values.get(v.value, v.field) != v.field), None)
+        if clash is not None:
+            specs.remove((i, spec))
+            entries[i] = Entry(provider, spec.id, False, f"its variant {clash.field}={clash.value} names a value "
+                               f"of {values[clash.value]} already: one book cannot say both", "variant order")
+            continue
+        fields = list(dict.fromkeys(v.field for v in spec.variants))
+        order += [f for f in fields if f not in order]
+        for a, b in zip(fields, fields[1:]):
+            if order.index(a) > order.index(b) and (b, a) not in exclusive:
+                exclusive.append((b, a))
+                spec.notes.append(f"it lists {a} before {b}, an earlier model the other way: the book makes "
+                                  "them exclusive (a request naming both is refused)")
+        values.update((v.value, v.field) for v in spec.variants)
+    return [(field_name, [v for v, f in values.items() if f == field_name]) for field_name in order], exclusive
 
 
 def _scale(key: str, registry) -> tuple:
@@ -431,6 +568,12 @@ def import_catalogue(providers: list[str] | None = None, verify: int = 1) -> tup
                 continue
             specs.append((i, spec))
         _one_unit_per_meter(specs, entries, provider.id)
+        fields, exclusive = _variant_fields(specs, entries, provider.id)
+        for _, spec in specs:
+            spec.exclusive = exclusive
+        declarations = "".join(f"  variant {field_name} = {', '.join(values)}\n" for field_name, values in fields)
+        declarations += "".join(f"  exclusive {a}, {b}\n" for a, b in exclusive)
+        header_with = header + declarations
         # aliases: valid names, never another model's ID, never twice in the book
         used = {spec.id for _, spec in specs}
         for i, spec in specs:
@@ -447,20 +590,20 @@ def import_catalogue(providers: list[str] | None = None, verify: int = 1) -> tup
         # the book must load; when it does not, each model is loaded on its own and one that does not
         # load is reported with the engine's diagnostic
         good: list[tuple[int, ModelSpec]] = list(specs)
-        text = _book_text(header, [s.block(region) for _, s in good])
+        text = _book_text(header_with, [s.block(region) for _, s in good])
         try:
             book = loads(text) if good else None
         except RatecardError:
             good = []
             for i, spec in specs:
                 try:
-                    loads(_book_text(header, [spec.block(region)]))
+                    loads(_book_text(header_with, [spec.block(region)]))
                 except RatecardError as error:
                     entries[i] = Entry(provider.id, spec.id, False,
                                        "ratecard rejects the book: " + _first_error(error), "rejected by ratecard")
                     continue
                 good.append((i, spec))
-            text = _book_text(header, [s.block(region) for _, s in good])
+            text = _book_text(header_with, [s.block(region) for _, s in good])
             book = loads(text) if good else None
         if verify and good:
             kept_good = []
@@ -472,7 +615,7 @@ def import_catalogue(providers: list[str] | None = None, verify: int = 1) -> tup
                     kept_good.append((i, spec))
             if len(kept_good) != len(good):
                 good = kept_good
-                text = _book_text(header, [s.block(region) for _, s in good])
+                text = _book_text(header_with, [s.block(region) for _, s in good])
                 book = loads(text) if good else None
         for i, spec in good:
             entries[i] = Entry(provider.id, spec.id, True, notes=list(spec.notes))
@@ -540,29 +683,42 @@ def catalogue_usage(spec: ModelSpec, tokens: dict[str, int]):
     return Usage(**raw)
 
 
-def calc_total(provider, spec: ModelSpec, tokens: dict[str, int], at: datetime) -> Decimal:
+def cases(spec: ModelSpec, rng: random.Random, extra: int = 1) -> list[tuple[dict[str, int], datetime, dict]]:
+    """The proof's requests of a model: each of its `usages` in each of its variant `contexts`."""
+    found = usages(spec, rng, extra)
+    return [(tokens, at, context) for context in spec.contexts() for tokens, at in found]
+
+
+def calc_total(provider, spec: ModelSpec, tokens: dict[str, int], at: datetime, context: dict | None = None) -> Decimal:
     import genai_prices
 
     model = next(m for m in provider.models if m.id == spec.id)
     usage = catalogue_usage(spec, tokens)
     try:
-        result = genai_prices.calc_price(usage, spec.id, provider_id=provider.id, genai_request_timestamp=at)
+        result = genai_prices.calc_price(usage, spec.id, provider_id=provider.id, genai_request_timestamp=at,
+                                         price_context=context or None)
     except LookupError:  # the catalogue's match does not accept the entry's own ID
         result = None
     if result is None or result.model is not model:  # the ID resolves to another entry: price this one directly
-        result = model.calc_price(usage, provider, genai_request_timestamp=at)
+        result = model.calc_price(usage, provider, genai_request_timestamp=at, price_context=context or None)
     return result.total_price
+
+
+def ratecard_total(book, spec: ModelSpec, tokens: dict[str, int], at: datetime, context: dict) -> Decimal:
+    return book.quote(region="api", model=spec.id, tokens=tokens, requests=1, at=at,
+                      variants=tuple(context.values())).total
 
 
 def first_disagreement(book, provider, spec: ModelSpec, rng: random.Random, extra: int = 1) -> str | None:
     from ..errors import RatecardError
 
-    for tokens, at in usages(spec, rng, extra):
-        expected = calc_total(provider, spec, tokens, at)
+    for tokens, at, context in cases(spec, rng, extra):
+        expected = calc_total(provider, spec, tokens, at, context)
+        where = f"{tokens} at {at.isoformat()}" + (f" with {context}" if context else "")
         try:
-            got = book.quote(region="api", model=spec.id, tokens=tokens, requests=1, at=at).total
+            got = ratecard_total(book, spec, tokens, at, context)
         except RatecardError as error:
-            return f"ratecard cannot quote {tokens} at {at.isoformat()}: {error}"
+            return f"ratecard cannot quote {where}: {error}"
         if got != expected:
-            return f"{tokens} at {at.isoformat()}: ratecard {got}, calc_price {expected}"
+            return f"{where}: ratecard {got}, calc_price {expected}"
     return None

@@ -224,6 +224,9 @@ class _Builder:
         if currency not in book.currencies:
             raise SqlUnsupported(f"{book.name} has no prices in {currency!r}", "it prices in "
                                  + ", ".join(book.currencies))
+        if book.variants:
+            raise SqlUnsupported(f"{book.name} prices variants ({', '.join(book.variant_fields)}), which the SQL "
+                                 "engines do not bill yet", "bill it with the Python engine: --engine python")
         self.book = book
         self.currency = currency
         meters = UsageMeters.of(book)

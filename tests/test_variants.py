@@ -1,0 +1,141 @@
+"""Variants (issue 8): service tiers, batch and endpoint uplifts, as own rates or multipliers, stacked as stated.
+
+The prices of tests/books/variants.rules are in its header: gpt-5 standard $1.25 input, $0.125 cached input, $10
+output per 1M tokens; Flex $0.625 / $0.0625 / $5 (from 2026-07-01 in the book); Priority $2.50 / $0.25 / $20;
+batch half of any model's prices, an in-region endpoint 10% more; batch and a service tier exclude each other.
+Claude Sonnet 4.5 on Bedrock: $3 / $15 up to a 200K prompt, $6 / $22.50 beyond; its Priority is 1.75 times.
+Each amount below is worked by hand from them.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import ratecard
+from ratecard.errors import VariantNotPriced
+from ratecard.records import read_usage
+
+BOOK = str(Path(__file__).parent / "books" / "variants.rules")
+CLAUDE = "anthropic.claude-sonnet-4-5-20250929-v1:0"
+TOKENS = {"input": 1_000_000, "output": 100_000}
+AFTER = "2026-08-01T00:00Z"
+
+
+@pytest.fixture(scope="module")
+def book() -> ratecard.PriceBook:
+    return ratecard.load(BOOK)
+
+
+def gpt5(book, variants, at=AFTER, tokens=TOKENS):
+    return book.quote(region="api", model="gpt-5", tokens=tokens, at=at, variants=variants)
+
+
+@pytest.mark.parametrize("variants, total", [
+    ((), Decimal("2.25")),                      # 1.25 + 100K x 10 / 1M
+    ("flex", Decimal("1.125")),                 # own rates: 0.625 + 0.5
+    ("priority", Decimal("4.5")),               # own rates: 2.50 + 2
+    ("batch", Decimal("1.125")),                # the book's multiplier: (1.25 + 1) x 0.5
+    (("batch", "regional"), Decimal("1.2375")),  # multipliers multiply: 2.25 x 0.5 x 1.1
+    (("regional", "priority"), Decimal("4.95")),  # own rates, then the multiplier: 4.5 x 1.1
+    ({"service_tier": "flex", "processing": "", "endpoint": None}, Decimal("1.125")),  # a record's fields
+])
+def test_each_variant_and_each_stack_prices_as_the_book_says(book, variants, total):
+    quote = gpt5(book, variants)
+    assert quote.total == total
+    assert quote.variant == tuple(v for v in (("flex", "priority", "batch", "regional")) if v in (
+        (variants,) if isinstance(variants, str) else tuple(variants.values()) if isinstance(variants, dict)
+        else variants))
+
+
+def test_a_multiplied_price_is_shown_as_written_times_the_multiplier(book):
+    lines = gpt5(book, ("batch", "regional")).lines
+    assert [(line.token_type, line.unit_price, str(line.unit_price)) for line in lines] == [
+        ("input", Decimal("0.6875"), "0.6875"), ("output", Decimal("5.5"), "5.5")]
+
+
+def test_a_variant_before_its_own_table_is_in_force_is_priced_as_the_model(book):
+    assert gpt5(book, "flex", at="2026-06-30T23:59:59Z").total == Decimal("2.25")
+    assert gpt5(book, "flex", at="2026-07-01T00:00Z").total == Decimal("1.125")
+
+
+def test_a_multiplier_applies_in_every_tier(book):
+    """300K input is tier 2 (a prompt over 200K): 300K x 6 / 1M x 0.5 = 0.9; Priority 1.75 x tier 1 prices."""
+    quote = book.quote(region="us-east-1", model=CLAUDE, tokens={"input": 300_000, "output": 0}, variants="batch")
+    assert (quote.tier.index, quote.total) == (2, Decimal("0.9"))
+    quote = book.quote(region="us-east-1", model=CLAUDE, tokens={"input": 100_000, "output": 10_000},
+                       variants="priority")
+    assert quote.total == Decimal("0.7875")  # (0.3 + 0.15) x 1.75
+
+
+@pytest.mark.parametrize("variants, message", [
+    (("flex", "batch"), "variants 'flex' and 'batch' exclude each other in variants"),
+    (("flex", "priority"), "variants 'flex' and 'priority' are both values of 'service_tier'"),
+    ("flx", "unknown variant 'flx' in book variants"),
+])
+def test_a_request_the_book_cannot_price_in_that_variant_is_refused_by_name(book, variants, message):
+    with pytest.raises(VariantNotPriced) as raised:
+        gpt5(book, variants)
+    assert raised.value.code == "E110" and raised.value.message == message
+
+
+def test_a_model_without_the_variant_is_refused_not_priced_as_standard(book):
+    with pytest.raises(VariantNotPriced) as raised:
+        book.quote(region="us-east-1", model=CLAUDE, tokens={"input": 1}, variants="flex")
+    assert raised.value.message == f"{CLAUDE} has no 'flex' prices in us-east-1"
+    assert raised.value.hint == "its variants there: batch, priority, regional"
+
+
+USAGE = """timestamp,account,region,model,input_tokens,output_tokens,service_tier,processing,endpoint
+2026-08-01T10:00:00Z,a,api,gpt-5,1000000,100000,,,
+2026-08-01T10:00:00Z,a,api,gpt-5,1000000,100000,flex,,
+2026-08-01T10:00:00Z,a,api,gpt-5,1000000,100000,, batch ,regional
+2026-08-01T10:00:00Z,a,api,gpt-5,1000000,100000,flex,batch,
+2026-08-01T10:00:00Z,a,us-east-1,anthropic.claude-sonnet-4-5-20250929-v1:0,300000,0,,batch,
+"""
+
+
+def test_a_bill_names_each_line_variant_and_rejects_what_it_cannot_price(book, tmp_path):
+    usage = tmp_path / "usage.csv"
+    usage.write_text(USAGE)
+    bill = book.bill(read_usage([usage]))
+    assert [(line.model, line.offer.variant, line.token_type, line.amount) for line in bill.lines] == [
+        ("gpt-5", (), "input", Decimal("1.25")), ("gpt-5", (), "output", Decimal("1")),
+        ("gpt-5", ("flex",), "input", Decimal("0.625")), ("gpt-5", ("flex",), "output", Decimal("0.5")),
+        ("gpt-5", ("batch", "regional"), "input", Decimal("0.6875")),
+        ("gpt-5", ("batch", "regional"), "output", Decimal("0.55")),
+        (CLAUDE, ("batch",), "input", Decimal("0.9")), (CLAUDE, ("batch",), "output", Decimal("0"))]
+    assert [(r.line, r.code) for r in bill.rejects] == [(5, "E110")]
+    assert (bill.read, bill.billed, bill.rejected) == (5, 4, 1)
+    from ratecard.writers import line_fields
+    fields = line_fields(bill.lines[4])
+    assert (fields["variant"], fields["description"]) == ("batch+regional", "gpt-5 input tokens, tier all, batch, "
+                                                                            "regional")
+
+
+def test_dict_records_name_variants_by_their_fields(book):
+    record = {"timestamp": AFTER, "account": "a", "region": "api", "model": "gpt-5", "input_tokens": 1_000_000,
+              "output_tokens": 0, "service_tier": "priority"}
+    assert book.bill([record]).totals["USD"].billed == Decimal("2.5")
+    bad = book.bill([record | {"service_tier": ["priority"]}])
+    assert bad.rejects[0].code == "E205" and "service_tier is list" in bad.rejects[0].reason
+
+
+def test_the_sql_engines_refuse_a_book_with_variants_by_name_and_auto_bills_it_in_python(book, tmp_path):
+    pytest.importorskip("duckdb")
+    from ratecard.cli.ratecard import choose_engine
+    from ratecard.sql import compile_query
+    with pytest.raises(ratecard.RatecardError) as raised:
+        compile_query(book, "USD")
+    assert raised.value.code == "E400" and "variants (service_tier, processing, endpoint)" in raised.value.message
+    usage = tmp_path / "usage.csv"
+    usage.write_text(USAGE)
+    assert choose_engine("auto", read_usage([usage]), book) == "python"
+
+
+def test_the_book_formats_to_itself_and_its_examples_hold():
+    from ratecard.fmt import format_text
+    text = Path(BOOK).read_text()
+    assert format_text(text, BOOK) == text
+    assert ratecard.analyze(BOOK).diagnostics == ()
