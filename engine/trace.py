@@ -49,6 +49,7 @@ from .tables import (
     selector_count,
     selector_text,
     table_at,
+    variant_offer,
 )
 from .writers import totals_fields
 
@@ -303,6 +304,13 @@ class _Walk:
             offer = find_offer(book, region, model)
         except PricingError as error:
             raise _Failed("table", error) from None
+        variant = self.rater.placed_variant
+        if variant:
+            try:
+                offer = variant_offer(book, offer, variant)
+            except PricingError as error:
+                raise _Failed("variant", error) from None
+            steps.append(self.variant_step(offer))
         try:
             table = table_at(book, offer, moment) if offer.dated else offer.tables[0]
         except PricingError as error:  # the book is out of force (no statement of it is kept), or no table is in
@@ -316,6 +324,15 @@ class _Walk:
             raise _Failed("tier", error, table.tiers[-1].span) from None
         steps.append(self.tier_step(offer, table, tier, per_request, requests))
         return tier
+
+    def variant_step(self, offer: Offer) -> Step:
+        """Which variant prices the record, and how its values stack (the book's field order)."""
+        book = self.book
+        details = [f"{book.variants[name].field} = {name}" for name in offer.variant]
+        details.append("each rate: the variant's own rate (the first field in the book's order that has one), "
+                       "else the model's, times every multiplier: the rates below")
+        return self.step("variant", "variant " + "+".join(offer.variant), details,
+                         book.variants[offer.variant[0]].span)
 
     def table_step(self, offer: Offer, table: TierTable, groups: list[str], moment) -> Step:
         place = groups[0] if groups else offer.region.id

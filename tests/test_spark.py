@@ -89,8 +89,10 @@ def test_the_printed_spark_query_runs_in_spark_and_bills_as_python(spark):
 
 
 def test_every_known_book_compiles_to_spark_sql_that_spark_parses(spark):
-    for name in [n for n in BOOKS if n.endswith(".rules")]:  # the shipped books' queries run in the tests above
-        for currency in BOOKS[name]:
+    """Each book and currency of the DuckDB tests that no case above bills in Spark (those run there)."""
+    billed = {(name, currency) for name, currency, *_ in CASES}
+    for name in BOOKS:
+        for currency in [c for c in BOOKS[name] if (name, c) not in billed]:
             query = ratecard.sql.compile_query(book_of(name), currency)
             spark.sql("CREATE OR REPLACE TEMP VIEW usage AS SELECT "
                       "'' AS `timestamp`, '' AS account, '' AS region, '' AS model, '' AS requests, "

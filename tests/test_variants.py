@@ -139,3 +139,17 @@ def test_the_book_formats_to_itself_and_its_examples_hold():
     text = Path(BOOK).read_text()
     assert format_text(text, BOOK) == text
     assert ratecard.analyze(BOOK).diagnostics == ()
+
+
+def test_explain_walks_a_record_through_its_variant(book):
+    from ratecard.trace import explain_record
+    record = {"timestamp": AFTER, "account": "a", "region": "us-east-1", "model": CLAUDE, "input_tokens": 100_000,
+              "output_tokens": 10_000, "processing": "batch", "endpoint": "regional"}
+    trace = explain_record(book, record)
+    variant = next(step for step in trace.steps if step.name == "variant")
+    assert variant.summary == "variant batch+regional"
+    assert variant.details[:2] == ("processing = batch", "endpoint = regional")
+    rate = next(step for step in trace.steps if step.name == "rate")
+    assert rate.summary == "input: 100000 x 1.65 / 1000000 = 0.165"  # 3 x 0.5 x 1.1
+    refused = explain_record(book, record | {"region": "api", "model": "gpt-5", "service_tier": "flex"})
+    assert refused.rejection.code == "E110" and refused.rejection.step == "variant"
