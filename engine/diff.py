@@ -261,7 +261,13 @@ def _book_settings(book: PriceBook) -> dict[str, str]:
     return {"name": book.name, "title": book.title, "source": book.source or "none",
             "currencies": ", ".join(book.currencies), "unit": f"per {book.unit_label}", "cycle": book.cycle,
             "zone": str(book.zone), "rounding": f"{book.round_places} {_mode_text(book.round_mode)}",
-            "in force from": _moment(book.start), "in force until": _moment(book.end)}
+            "in force from": _moment(book.start), "in force until": _moment(book.end),
+            "variants": "; ".join(f"{field} = " + ", ".join(
+                name + (f" * {variant.multiplier}" if variant.multiplier is not None else "")
+                for name, variant in book.variants.items() if variant.field == field)
+                for field in book.variant_fields) or "none",
+            "exclusive": "; ".join(", ".join(f for f in book.variant_fields if f in fields)
+                                   for fields in book.exclusive) or "none"}
 
 
 def _quota_settings(book: PriceBook) -> dict[str, str] | None:
@@ -290,7 +296,9 @@ def _model_settings(book: PriceBook, model: str, selectors: set[str]) -> dict[st
     # Token types as a set: the order rates are written in a row has no meaning.
     return {"tier by": ", ".join(sorted(selectors)) + " tokens per request",
             "token types": ", ".join(sorted(book.models[model])),
-            "aliases": ", ".join(sorted(model_aliases(book, model))) or "none"}
+            "aliases": ", ".join(sorted(model_aliases(book, model))) or "none",
+            "variants": ", ".join(sorted({name for (m, _), offer in book.offers.items() if m == model
+                                          for combination in offer.variants for name in combination})) or "none"}
 
 
 def _mode_text(mode: str) -> str:
@@ -409,13 +417,19 @@ class _TableChanges:
         self.unit_tokens = new.unit_tokens
         self.found: dict[tuple, set[str]] = {}  # a change, less its region -> the regions it is found in
         self.tables_seen: dict[int, tuple[dict, set, dict]] = {}  # id of a table (both books keep theirs) -> cells
-        self.model_rank = {m: rank for rank, m in enumerate(dict.fromkeys([*new.models, *old.models]))}
+        self.model_rank = {m: (rank, "") for rank, m in enumerate(dict.fromkeys([*new.models, *old.models]))}
         self.type_rank = {t: rank for rank, t in enumerate(dict.fromkeys(
             t for book in (new, old) for types in book.models.values() for t in types))}
         self.currency_rank = {c: rank for rank, c in enumerate(dict.fromkeys([*new.currencies, *old.currencies]))}
         for model, region_id in dict.fromkeys([*new.offers, *old.offers]):
-            self._compare_offer(model, region_id, old.offers.get((model, region_id)),
-                                new.offers.get((model, region_id)))
+            before, after = old.offers.get((model, region_id)), new.offers.get((model, region_id))
+            self._compare_offer(model, region_id, before, after)
+            for name in dict.fromkeys(v for offer in (after, before) if offer for (v, *more) in offer.variants
+                                      if not more):  # each variant on its own: `gpt-5 [flex]`
+                label = f"{model} [{name}]"
+                self.model_rank.setdefault(label, (self.model_rank[model][0], name))
+                self._compare_offer(label, region_id, before and before.variants.get((name,)),
+                                    after and after.variants.get((name,)))
 
     def _add(self, change: tuple, region_id: str) -> None:
         self.found.setdefault(change, set()).add(region_id)

@@ -93,12 +93,15 @@ class RegionSet:
     tables: tuple[TierTable, ...]
 
 
-def region_sets(book: PriceBook, model: str) -> list[RegionSet]:
-    """The model's regions, gathered by the rate tables they share (the book compiles a group's once)."""
+def region_sets(book: PriceBook, model: str, variant: tuple[str, ...] = ()) -> list[RegionSet]:
+    """The model's regions (where it prices `variant`, when one is given), gathered by the rate tables they share
+    (the book compiles a group's once)."""
     regions_of: dict[tuple[int, ...], list[str]] = {}
     tables_of: dict[tuple[int, ...], tuple[TierTable, ...]] = {}
     for (name, _), offer in book.offers.items():
-        if name == model:
+        if name == model and variant:
+            offer = offer.variants.get(variant)
+        if name == model and offer is not None:
             key = tuple(id(t) for t in offer.tables)
             regions_of.setdefault(key, []).append(offer.region.id)
             tables_of[key] = offer.tables
@@ -113,12 +116,15 @@ def tiering(book: PriceBook, model: str) -> str:
     return "one rate for every request size" if flat else f"tier chosen by {selector_text(offers[0].selector)} tokens per request"
 
 
-def _model(book: PriceBook, model: str) -> list[str]:
-    lines = [f"model {model}: {tiering(book, model)}"]
-    aliases = model_aliases(book, model)
-    if aliases:
-        lines.append(f"  also known as: {', '.join(aliases)}")
-    for region_set in region_sets(book, model):
+def _model(book: PriceBook, model: str, variant: tuple[str, ...] = ()) -> list[str]:
+    if variant:
+        lines = [f"model {model} in variant {'+'.join(variant)} ({book.variants[variant[0]].field})"]
+    else:
+        lines = [f"model {model}: {tiering(book, model)}"]
+        aliases = model_aliases(book, model)
+        if aliases:
+            lines.append(f"  also known as: {', '.join(aliases)}")
+    for region_set in region_sets(book, model, variant):
         lines.append(f"  {'group ' + region_set.group if region_set.group else 'regions'}: "
                      f"{', '.join(region_set.regions)}")
         for table in region_set.tables:
@@ -126,6 +132,11 @@ def _model(book: PriceBook, model: str) -> list[str]:
                 lines.append(f"    in force {range_text(table.start, table.end)}")
             for tier in table.tiers:
                 lines += _tier(book, tier)
+    if not variant:
+        priced = {v for (name, _), offer in book.offers.items() if name == model
+                  for (v, *more) in offer.variants if not more}
+        for name in (v for v in book.variants if v in priced):
+            lines += _model(book, model, (name,))
     return lines
 
 

@@ -183,7 +183,7 @@ def build_page(book: PriceBook, currency: str | None = None) -> Page:
                                   "it prices in " + ", ".join(book.currencies))
     currencies = (currency,) if currency else book.currencies
     return Page(book, currencies, _rules(book), _facts(book), _notes(book),
-                tuple(_model(book, model, currencies) for model in book.models),
+                tuple(section for model in book.models for section in _sections(book, model, currencies)),
                 tuple(_worked_example(book, example) for example in book.examples))
 
 
@@ -250,20 +250,30 @@ def _notes(book: PriceBook) -> tuple[Note, ...]:
     return tuple(notes)
 
 
-def _model(book: PriceBook, model: str, currencies: tuple[str, ...]) -> ModelSection:
+def _sections(book: PriceBook, model: str, currencies: tuple[str, ...]) -> list[ModelSection]:
+    """The model's section, then one per variant it prices on its own (`gpt-5 [flex]`), with its prices."""
+    priced = {v for (name, _), offer in book.offers.items() if name == model
+              for (v, *more) in offer.variants if not more}
+    return [_model(book, model, currencies), *(_model(book, model, currencies, (v,)) for v in book.variants
+                                               if v in priced)]
+
+
+def _model(book: PriceBook, model: str, currencies: tuple[str, ...], variant: tuple[str, ...] = ()) -> ModelSection:
     groups = []
-    for region_set in region_sets(book, model):
+    for region_set in region_sets(book, model, variant):
         regions = tuple(book.regions[region] for region in region_set.regions)
-        tables = tuple(_table(book, model, regions[0], table, currencies) for table in region_set.tables)
+        tables = tuple(_table(book, model, regions[0], table, currencies, variant) for table in region_set.tables)
         groups.append(RegionGroup(region_set.group, regions, tables))
     token_types = book.models[model]
     billed_somewhere = {t for group in groups for table in group.tables for row in table.rows
                         for t in row.tier.token_types if t not in row.tier.not_billed}
-    return ModelSection(model, model_aliases(book, model), tiering(book, model), tuple(t for t in token_types if t not in billed_somewhere),
-                        tuple(groups))
+    name = model + "".join(f" [{v}]" for v in variant)
+    return ModelSection(name, () if variant else model_aliases(book, model), tiering(book, model),
+                        tuple(t for t in token_types if t not in billed_somewhere), tuple(groups))
 
 
-def _table(book: PriceBook, model: str, region: Region, table: TierTable, currencies: tuple[str, ...]) -> PriceTable:
+def _table(book: PriceBook, model: str, region: Region, table: TierTable, currencies: tuple[str, ...],
+           variant: tuple[str, ...] = ()) -> PriceTable:
     token_types = list(dict.fromkeys(t for tier in table.tiers for t in tier.token_types))
     columns = []
     for token_type in token_types:
@@ -283,7 +293,7 @@ def _table(book: PriceBook, model: str, region: Region, table: TierTable, curren
                                                  for row in rows for cell in row.cells))
     return PriceTable(range_text(table.start, table.end), table.start is not None or table.end is not None,
                       selector_text(book.offers[(model, region.id)].selector), all(tier.label == "all" for tier in table.tiers), tuple(columns), rows,
-                      _chart(book, model, region, table, currencies[0]), missing)
+                      _chart(book, model, region, table, currencies[0], variant), missing)
 
 
 def _cell(tier: Tier, column: PriceColumn) -> PriceCell:
@@ -295,7 +305,8 @@ def _cell(tier: Tier, column: PriceColumn) -> PriceCell:
 
 # --- the chart: a request's cost against its size, by the engine -------------------------------------------
 
-def _chart(book: PriceBook, model: str, region: Region, table: TierTable, currency: str) -> Chart | None:
+def _chart(book: PriceBook, model: str, region: Region, table: TierTable, currency: str,
+           variant: tuple[str, ...] = ()) -> Chart | None:
     offer = book.offers[(model, region.id)]
     # N tokens of the selector's first type make a request whose selector sum is N.
     first_type, selector = offer.selector[0], selector_text(offer.selector)
@@ -318,7 +329,8 @@ def _chart(book: PriceBook, model: str, region: Region, table: TierTable, curren
         for tokens in _sizes(first, last):
             request = {first_type: tokens} | ({"output": tokens // OUTPUT_RATIO} if with_output else {})
             try:
-                cost = book.quote(region=region.id, model=model, tokens=request, currency=currency, at=at).list_total
+                cost = book.quote(region=region.id, model=model, tokens=request, currency=currency, at=at,
+                                  variants=variant).list_total
             except PricingError:  # no price in this currency here: the tier is left out of the chart
                 break
             if cost > 0:

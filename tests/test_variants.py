@@ -153,3 +153,36 @@ def test_explain_walks_a_record_through_its_variant(book):
     assert rate.summary == "input: 100000 x 1.65 / 1000000 = 0.165"  # 3 x 0.5 x 1.1
     refused = explain_record(book, record | {"region": "api", "model": "gpt-5", "service_tier": "flex"})
     assert refused.rejection.code == "E110" and refused.rejection.step == "variant"
+
+
+def test_diff_shows_variant_prices_added_removed_and_changed(book, tmp_path):
+    from ratecard.diff import diff_books
+    text = Path(BOOK).read_text()
+    changed = text.replace("api   { input 2.50   cache_read 0.25   output 20 }",
+                           "api   { input 2.75   cache_read 0.25   output 20 }").replace(
+        "batch * 0.5", "batch * 0.6").replace("    variant priority * 1.75\n", "")
+    assert changed.count("\n") == text.count("\n") - 1
+    new = tmp_path / "new.rules"
+    new.write_text(changed)
+    diff = diff_books(book, ratecard.load(str(new)))
+    prices = {(c.model, c.tier, c.token_type): (c.old, c.new) for c in diff.prices}
+    assert prices[("gpt-5 [priority]", "all", "input")] == (Decimal("2.5"), Decimal("2.75"))
+    assert prices[("gpt-5 [batch]", "all", "output")] == (Decimal("5"), Decimal("6"))  # 10 x 0.5 -> 10 x 0.6
+    assert prices[(f"{CLAUDE} [priority]", "0 < T <= 200K", "input")] == (Decimal("5.25"), None)  # 3 x 1.75
+    assert ("gpt-5 [flex]", "all", "input") not in prices
+    settings = {(c.subject, c.setting): (c.old, c.new) for c in diff.settings}
+    assert settings[(f"model {CLAUDE}", "variants")] == ("batch, priority, regional", "batch, regional")
+    assert "processing = batch * 0.6" in settings[("book", "variants")][1]
+
+
+def test_the_price_page_shows_each_variant_with_its_prices(book):
+    from ratecard.pagemodel import build_page
+    page = build_page(book)
+    assert [section.name for section in page.models] == [
+        "gpt-5", "gpt-5 [flex]", "gpt-5 [priority]", "gpt-5 [batch]", "gpt-5 [regional]",
+        CLAUDE, f"{CLAUDE} [priority]", f"{CLAUDE} [batch]", f"{CLAUDE} [regional]"]
+    batch = page.models[3].groups[0].tables[0].rows[0]
+    assert [(cell.token_type, cell.price) for cell in batch.cells] == [
+        ("input", Decimal("0.625")), ("cache_read", Decimal("0.0625")), ("output", Decimal("5"))]
+    flex = page.models[1].groups[0].tables  # the model's prices before the flex table, flex's from 2026-07-01
+    assert [t.dated for t in flex] == [True, True] and flex[1].rows[0].cells[0].price == Decimal("0.625")
