@@ -681,8 +681,8 @@ def _add_tokens(counts: dict[LineKey, dict[str, int]], line_key: LineKey, tokens
 
 
 def _line_order(line_key: LineKey):
-    return (line_key.cycle, line_key.offer.region.id, line_key.offer.model, line_key.tier.index,
-            line_key.tier.span.line)
+    return (line_key.cycle, line_key.offer.region.id, line_key.offer.model, line_key.offer.variant,
+            line_key.tier.index, line_key.tier.span.line)
 
 
 def _ordered_types(tier: Tier, counts: Mapping[str, int]) -> list[str]:

@@ -178,7 +178,7 @@ def _usage_relation(book: PriceBook, frame: DataFrame, name: str, token_types: t
         (F.col("line") if "line" in kinds else F.monotonically_increasing_id() + 1).cast("bigint").alias("line"),
         F.concat_ws(",", *(F.coalesce(value, F.lit("")) for value in text.values())).alias("record"),
         F.lit(None).cast("string").alias("pre_code"), F.lit(None).cast("string").alias("pre_reason"),
-        *(text.get(field, F.lit(None).cast("string")).alias(field) for field in FIELDS),
+        *(text.get(field, F.lit(None).cast("string")).alias(field) for field in (*FIELDS, *book.variant_fields)),
         *(text.get(meters.column(token_type), F.lit(None).cast("string")).alias(f"tok_{i}")
           for i, token_type in enumerate(token_types)),
     ]

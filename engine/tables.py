@@ -297,6 +297,12 @@ def find_offer(book: PriceBook, region: str, model: str) -> Offer:
                            "offered in: " + ", ".join(offered))
 
 
+def variant_key(variant: tuple[str, ...]) -> str:
+    """A variant as one text, its values in the book's field order: `batch+regional`; "" for none. `+` sorts
+    before every character of a name, so these texts sort as the tuples do."""
+    return "+".join(variant)
+
+
 def variant_names(variants) -> tuple[str, ...]:
     """The variant values a request names: one value, several, or a field -> value mapping (empty values: none)."""
     if isinstance(variants, str):

@@ -30,7 +30,7 @@ from .locations import location
 from .moments import format_zone
 from .money import EXACT, exact_sum, plain
 from .records import Reject, csv_text
-from .tables import PriceBook
+from .tables import PriceBook, variant_key
 
 LINE_COLUMNS = ("cycle_start", "cycle_end", "account", "region", "model", "variant", "tier", "token_type", "kind", "quantity",
                 "unit", "unit_price", "pricing_unit", "amount", "amount_rounded", "currency", "description", "rate_source")
@@ -62,7 +62,7 @@ def _cycle_texts(start: datetime, seconds: int, zone=None) -> tuple[str, str]:
 
 def variant_text(variant: tuple[str, ...]) -> str:
     """The variant values of a line as one field: `batch+priority`; "" for the model's own prices."""
-    return "+".join(variant)
+    return variant_key(variant)
 
 
 def line_fields(line: BillLine) -> dict[str, Any]:

@@ -126,6 +126,9 @@ def _records(rng: random.Random, book: PriceBook, count: int) -> list[dict[str, 
             "output_tokens": _count(rng, token_edges),
             "requests": _requests(rng),
         }
+        for field in book.variant_fields:  # a variant: none, a value (padded), or one the book does not know
+            values = [name for name, variant in book.variants.items() if variant.field == field]
+            record[field] = rng.choice(["", "", *values, f" {rng.choice(values)} ", values[0].upper(), "turbo"])
         for column in extra:
             record[column] = "" if rng.random() < 0.5 else _count(rng, token_edges)
         roll = rng.random()
@@ -175,7 +178,7 @@ def messy_jsonl(rng: random.Random, book: PriceBook, count: int) -> bytes:
         for name, value in record.items():
             if value == "" and rng.random() < 0.5:
                 continue  # an absent key, not an empty one
-            if name not in TEXT_FIELDS:  # a count: input_tokens, web_search_calls, requests
+            if name not in TEXT_FIELDS and name not in book.variant_fields:  # a count: input_tokens, requests, ...
                 if value.isdigit() and value.isascii() and rng.random() < 0.7:
                     value = int(value)
                 elif rng.random() < 0.02:

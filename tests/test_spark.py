@@ -27,7 +27,8 @@ CASES = [  # (book, currency, format, seed, records, assume_tz)
     ("emr-serverless-spark-ai-center", "CNY", "jsonl", 8, 400, None),
     (str(Path(__file__).parent / "books" / "dated-days-quota.rules"), "EUR", "csv", 9, 700, "UTC+8"),
     (str(Path(__file__).parent / "books" / "whole-prompt.rules"), "USD", "jsonl", 10, 300, None),
-    (str(Path(__file__).parent / "books" / "units.rules"), "USD", "csv", 11, 300, None),
+    (str(Path(__file__).parent / "books" / "units.rules"), "USD", "csv", 11, 200, None),
+    (str(Path(__file__).parent / "books" / "variants.rules"), "USD", "jsonl", 12, 200, None),
 ]
 
 

@@ -101,15 +101,15 @@ def test_a_bill_names_each_line_variant_and_rejects_what_it_cannot_price(book, t
     usage.write_text(USAGE)
     bill = book.bill(read_usage([usage]))
     assert [(line.model, line.offer.variant, line.token_type, line.amount) for line in bill.lines] == [
-        ("gpt-5", (), "input", Decimal("1.25")), ("gpt-5", (), "output", Decimal("1")),
-        ("gpt-5", ("flex",), "input", Decimal("0.625")), ("gpt-5", ("flex",), "output", Decimal("0.5")),
+        ("gpt-5", (), "input", Decimal("1.25")), ("gpt-5", (), "output", Decimal("1")),  # lines by variant
         ("gpt-5", ("batch", "regional"), "input", Decimal("0.6875")),
         ("gpt-5", ("batch", "regional"), "output", Decimal("0.55")),
+        ("gpt-5", ("flex",), "input", Decimal("0.625")), ("gpt-5", ("flex",), "output", Decimal("0.5")),
         (CLAUDE, ("batch",), "input", Decimal("0.9")), (CLAUDE, ("batch",), "output", Decimal("0"))]
     assert [(r.line, r.code) for r in bill.rejects] == [(5, "E110")]
     assert (bill.read, bill.billed, bill.rejected) == (5, 4, 1)
     from ratecard.writers import line_fields
-    fields = line_fields(bill.lines[4])
+    fields = line_fields(bill.lines[2])
     assert (fields["variant"], fields["description"]) == ("batch+regional", "gpt-5 input tokens, tier all, batch, "
                                                                             "regional")
 
@@ -122,16 +122,17 @@ def test_dict_records_name_variants_by_their_fields(book):
     assert bad.rejects[0].code == "E205" and "service_tier is list" in bad.rejects[0].reason
 
 
-def test_the_sql_engines_refuse_a_book_with_variants_by_name_and_auto_bills_it_in_python(book, tmp_path):
+def test_duckdb_bills_variants_as_the_python_engine_does(book, tmp_path):
     pytest.importorskip("duckdb")
-    from ratecard.cli.ratecard import choose_engine
-    from ratecard.sql import compile_query
-    with pytest.raises(ratecard.RatecardError) as raised:
-        compile_query(book, "USD")
-    assert raised.value.code == "E400" and "variants (service_tier, processing, endpoint)" in raised.value.message
+    from ratecard.sql import bill as sql_bill
+    from test_sql_engines import assert_same_bill
     usage = tmp_path / "usage.csv"
-    usage.write_text(USAGE)
-    assert choose_engine("auto", read_usage([usage]), book) == "python"
+    usage.write_text(USAGE + "2026-08-01T11:00:00Z,b,api,gpt-5,10,0,turbo,,\n")
+    expected = book.bill(read_usage([usage]))
+    actual = sql_bill(book, [usage])
+    assert_same_bill(expected, actual)
+    assert [(r.line, r.code) for r in actual.rejects] == [(5, "E110"), (7, "E110")]
+    assert actual.rejects[1].reason.startswith("unknown variant 'turbo' in book variants")
 
 
 def test_the_book_formats_to_itself_and_its_examples_hold():

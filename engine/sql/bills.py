@@ -207,13 +207,14 @@ def finish_rejects(rows: Iterable[tuple], rater: Rater, query: RatingQuery) -> I
     """Rejects with the Python engine's reasons, from rows of (file_index, source, line, record, code,
     reader's reason, timestamp, account, region, model, requests, request_id, token values...)."""
     columns = TokenColumns.of(tuple(c.token_type for c in query.read_columns), False, rater.meters)
+    texts = len(query.usage_fields)  # the record's text fields, then the variant fields; then the counts
     for row in rows:
         _, source, line, record, code, reason, *fields = row
-        request_id, values = fields[5], fields[6:]
+        request_id, values = fields[5], fields[texts:]
         if reason is not None:  # the reader's own reject: a line that is no record, or one Python already refused
             yield Reject(source, line, record, code, reason)
             continue
-        error = _python_error(rater, columns, fields[:6], values)
+        error = _python_error(rater, columns, fields[:6], values, fields[6:texts])
         if code == DuplicateRequest.code and error is None:
             error = duplicate_request((request_id or "").strip())
         if error is None or error.code != code:
@@ -223,10 +224,11 @@ def finish_rejects(rows: Iterable[tuple], rater: Rater, query: RatingQuery) -> I
         yield reject_of(error, source, line, record)
 
 
-def _python_error(rater: Rater, columns: TokenColumns, fields: Sequence, values: Sequence) -> RatecardError | None:
+def _python_error(rater: Rater, columns: TokenColumns, fields: Sequence, values: Sequence,
+                  variant: Sequence = ()) -> RatecardError | None:
     timestamp, account, region, model, requests, request_id = fields
     try:
-        rater.rate_fields(timestamp, account, region, model, columns, list(values), requests, request_id)
+        rater.rate_fields(timestamp, account, region, model, columns, list(values), requests, request_id, variant)
     except (RecordError, PricingError) as error:
         return error
     return None

@@ -62,7 +62,8 @@ class UsageTable:
         self.rater = rater
         self.book = rater.book
         self.columns: dict[str, str] = {}  # token type -> its column, tok_0, tok_1, ...
-        fields = ", ".join(f'"{name}" VARCHAR' for name in FIELDS)
+        self.fields = (*FIELDS, *self.book.variant_fields)  # the text fields: the record's, the variant fields
+        fields = ", ".join(f'"{name}" VARCHAR' for name in self.fields)
         con.execute("CREATE TABLE ratecard_usage (file_index INTEGER, source VARCHAR, line BIGINT, record VARCHAR, "
                     f"pre_code VARCHAR, pre_reason VARCHAR, {fields})")
         for token_type in ("input", "output", *sorted(self.book.token_types - {"input", "output"})):
@@ -105,6 +106,7 @@ class UsageTable:
         width = len(layout.names)
         positions = {"timestamp": layout.timestamp, "account": layout.account, "region": layout.region,
                      "model": layout.model, "requests": layout.requests, "request_id": layout.request_id}
+        positions |= dict(zip(self.book.variant_fields, layout.variant_indexes))
         fields = {name: ("NULL" if at is None else f"f[{at + 1}]") for name, at in positions.items()}
         tokens = {self.column(t): f"f[{at + 1}]" for t, at in zip(layout.token_types, layout.token_indexes)}
         names = ", ".join([*(f'"{n}"' for n in fields), *tokens])
@@ -158,7 +160,7 @@ WHERE NOT coalesce(blank, text IS NOT NULL AND trim(text, {ws()}) = '')""")
     # -- JSON Lines -----------------------------------------------------------------------------
 
     def add_json_lines(self, index: int, usage: UsageInput) -> None:
-        columns = {name: [] for name in ("line", "record", "pre_code", "pre_reason", *FIELDS)}
+        columns = {name: [] for name in ("line", "record", "pre_code", "pre_reason", *self.fields)}
         tokens: dict[str, list] = {}
         count = 0
         for line in usage.lines():
@@ -171,14 +173,14 @@ WHERE NOT coalesce(blank, text IS NOT NULL AND trim(text, {ws()}) = '')""")
                 columns["record"].append(reject.record)
                 columns["pre_code"].append(reject.code)
                 columns["pre_reason"].append(reject.reason)
-                for name in FIELDS:
+                for name in self.fields:
                     columns[name].append(None)
                 values = {}
             else:
                 columns["record"].append(shown(item.text))
                 columns["pre_code"].append(None)
                 columns["pre_reason"].append(None)
-                for name in FIELDS:
+                for name in self.fields:
                     columns[name].append(_text(item.fields.get(name)))
                 values = {token_type: _text(item.fields[name]) for name, token_type in token_fields(item.fields, self.rater.meters)
                           if token_type in self.book.token_types}
@@ -232,7 +234,7 @@ WHERE NOT coalesce(blank, text IS NOT NULL AND trim(text, {ws()}) = '')""")
         types = {name: kind for name, kind, *_ in described if name != "file_row_number"}
         check_header(list(types), self.rater.meters, usage.source)
         as_text = {name: _parquet_text(f'"{name}"', kind) for name, kind in types.items()}
-        fields = {name: as_text.get(name, "NULL") for name in FIELDS}
+        fields = {name: as_text.get(name, "NULL") for name in self.fields}
         tokens = {self.column(t): as_text[name] for name, t in token_fields(types, self.rater.meters)}
         record = "concat_ws(',', " + ", ".join(f"coalesce({v}, '')" for v in as_text.values()) + ")"
         names = ", ".join([*(f'"{n}"' for n in fields), *tokens])

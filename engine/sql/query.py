@@ -47,7 +47,7 @@ from ..locations import location
 from ..moments import instant_of
 from ..rating import CYCLE_SECONDS
 from ..records import REQUIRED_TOKENS, UsageMeters
-from ..tables import NO_PRICES, Offer, PriceBook, Tier
+from ..tables import NO_PRICES, Offer, PriceBook, Tier, variant_key
 
 frozen = attrs.frozen(slots=True)
 
@@ -78,6 +78,7 @@ REASONS = {
     "E105": "no price in the bill's currency for a token type of the record",
     "E107": "the model does not price a token type of the record",
     "E108": "no rates in force at the timestamp",
+    "E110": "the model has no prices in the record's variant there",
     "E207": "the request_id was billed already",
 }
 #: The order of a bill's lines (`billing.py`'s): by account, cycle, region, model and tier, token type, kind.
@@ -126,6 +127,7 @@ class RatingQuery:
     region_texts_sql: str  # the distinct region texts of `usage`, as they are matched
     sources_table: str  # `rate_sources`: per tier and token type, where the book writes the rate (`script` only)
     source_of_line: str  # a line's `rate_source` from `l` and `rs`: its rate's, or the quota or trial statement
+    variant_fields: tuple[str, ...] = ()  # the book's variant fields: text columns of the usage, as named
 
     @property
     def read_columns(self) -> tuple[TokenColumn, ...]:
@@ -173,7 +175,10 @@ class RatingQuery:
                 f"{shown} AS record, CAST(NULL AS VARCHAR) AS pre_code, CAST(NULL AS VARCHAR) AS pre_reason, "
                 f"{fields}, {tokens} FROM {table})")
 
-    usage_fields = property(lambda self: USAGE_FIELDS)
+    @property
+    def usage_fields(self) -> tuple[str, ...]:
+        """The usage's text fields: the record's own, then the book's variant fields."""
+        return (*USAGE_FIELDS, *self.variant_fields)
 
 
 def ws() -> str:
@@ -224,9 +229,6 @@ class _Builder:
         if currency not in book.currencies:
             raise SqlUnsupported(f"{book.name} has no prices in {currency!r}", "it prices in "
                                  + ", ".join(book.currencies))
-        if book.variants:
-            raise SqlUnsupported(f"{book.name} prices variants ({', '.join(book.variant_fields)}), which the SQL "
-                                 "engines do not bill yet", "bill it with the Python engine: --engine python")
         self.book = book
         self.currency = currency
         meters = UsageMeters.of(book)
@@ -239,7 +241,8 @@ class _Builder:
         self.assume_offset = assume_offset
         self.region_names = region_names
         self.odd_timestamps = odd_timestamps
-        self.offers = tuple(sorted(book.offers.values(), key=lambda o: (o.region.id, o.model)))
+        every = [o for base in book.offers.values() for o in (base, *base.variants.values())]
+        self.offers = tuple(sorted(every, key=lambda o: (o.region.id, o.model, o.variant)))
         self.tiers: list[Tier] = []
         self.tier_ids: dict[int, int] = {}  # id(tier) -> tier_id
         self.tier_rows: list[str] = []
@@ -261,7 +264,7 @@ class _Builder:
         return scale
 
     def _all_tiers(self):
-        for offer in self.book.offers.values():
+        for offer in self.offers:
             for table in offer.tables:
                 yield from table.tiers
 
@@ -291,9 +294,10 @@ class _Builder:
         return f"{name} AS (SELECT * FROM (VALUES {', '.join(rows)}) AS v({columns}))"
 
     def _offers_table(self) -> str:
-        rows = [f"({i}, {literal(o.model)}, {literal(o.region.id)})" for i, o in enumerate(self.offers)]
-        return self._values("offers", "offer_id, model, region_id", rows,
-                            "0 AS offer_id, '' AS model, '' AS region_id")
+        rows = [f"({i}, {literal(o.model)}, {literal(o.region.id)}, {literal(variant_key(o.variant))})"
+                for i, o in enumerate(self.offers)]
+        return self._values("offers", "offer_id, model, region_id, variant", rows,
+                            "0 AS offer_id, '' AS model, '' AS region_id, '' AS variant")
 
     def _models_table(self) -> str:
         """Each name a record may give a model (its ID, or an alias, exactly as written) and the model's ID."""
@@ -380,7 +384,8 @@ class _Builder:
         lines_ctes, lines_select = self._lines()
         return RatingQuery(book_tables, rated_ctes, rated_select, lines_ctes, lines_select, self._rejects(),
                            self.columns, self.offers, tuple(self.tiers), self.scale, self._odd_texts(),
-                           self._region_texts(), self._sources_table(), self._source_of_line())
+                           self._region_texts(), self._sources_table(), self._source_of_line(),
+                           self.book.variant_fields)
 
     def _fields(self) -> str:
         tokens = ",\n    ".join(f"'1' AS raw_{i}, '1' AS s_{i}" if c.fee else
@@ -390,9 +395,17 @@ class _Builder:
   SELECT file_index, source, line, record, pre_code, pre_reason,
     {_trim('account')} AS account, {_trim('region')} AS region, {_trim('model')} AS model,
     {_trim('"timestamp"')} AS ts, requests AS raw_requests, {_trim('requests')} AS s_requests,
-    coalesce({_trim('request_id')}, '') AS request_id,
+    coalesce({_trim('request_id')}, '') AS request_id,{self._variant_key()}
     {tokens}
   FROM ratecard_usage)"""
+
+    def _variant_key(self) -> str:
+        """The record's variant: its values, in the book's field order, `+` between (`tables.variant_key`)."""
+        fields = self.book.variant_fields
+        if not fields:
+            return ""
+        values = ", ".join(f"nullif({_trim(chr(34) + field + chr(34))}, '')" for field in fields)
+        return f"\n    concat_ws('+', {values}) AS variant_key,"
 
     def _odd_texts(self) -> str:
         return (f"WITH {self._fields()},\n{self._timestamp_parts()}\n"
@@ -463,13 +476,17 @@ counted AS (
         names = ("LEFT JOIN names AS n ON n.text = c.region" if self.region_names is not None else
                  "LEFT JOIN names AS n1 ON n1.text = c.region LEFT JOIN names AS n2 ON n2.text = lower(c.region)")
         named = "n.region_id" if self.region_names is not None else "coalesce(n1.region_id, n2.region_id)"
+        variant, offered, base = "''", "o.offer_id IS NOT NULL", ""
+        if self.book.variant_fields:  # the model's own offer says E102/E103; the variant's, E110
+            variant, offered = "c.variant_key", "ob.offer_id IS NOT NULL"
+            base = f"\n  LEFT JOIN offers AS ob ON ob.model = mk.model AND ob.region_id = {named} AND ob.variant = ''"
         return f"""placed AS (
-  SELECT c.*, o.offer_id, o.region_id, o.model AS offer_model, {named} AS named_region,
-    mk.model IS NOT NULL AS known_model, rt.table_id, t.tier_id, {cycle_start} AS cycle
+  SELECT c.*, o.offer_id, o.region_id, o.model AS offer_model, o.variant AS offer_variant, {named} AS named_region,
+    mk.model IS NOT NULL AS known_model, {offered} AS offered, rt.table_id, t.tier_id, {cycle_start} AS cycle
   FROM counted AS c
   {names}
-  LEFT JOIN models AS mk ON mk.text = c.model
-  LEFT JOIN offers AS o ON o.model = mk.model AND o.region_id = {named}
+  LEFT JOIN models AS mk ON mk.text = c.model{base}
+  LEFT JOIN offers AS o ON o.model = mk.model AND o.region_id = {named} AND o.variant = {variant}
   LEFT JOIN rate_tables AS rt ON rt.offer_id = o.offer_id
     AND (rt.start_us IS NULL OR c.instant >= rt.start_us) AND (rt.end_us IS NULL OR c.instant < rt.end_us)
   LEFT JOIN tiers AS t ON t.table_id = rt.table_id AND (t.after IS NULL OR {selector} > t.after)
@@ -507,8 +524,9 @@ counted AS (
       {count_faults}
       WHEN requests_error IS NOT NULL THEN 'E204'
       WHEN named_region IS NULL THEN 'E101'
-      WHEN offer_id IS NULL AND NOT known_model THEN 'E102'
-      WHEN offer_id IS NULL THEN 'E103'
+      WHEN NOT offered AND NOT known_model THEN 'E102'
+      WHEN NOT offered THEN 'E103'
+      WHEN offer_id IS NULL THEN 'E110'
       WHEN table_id IS NULL THEN 'E108'
       WHEN p.tier_id IS NULL THEN 'E104'
       WHEN {no_price} THEN 'E105'
@@ -528,7 +546,7 @@ coded AS (
 firsts AS (  -- where each request_id was first read among the records that can be billed: the one billed
   SELECT *, min(file_index * {_LINES} + line) OVER (PARTITION BY code IS NULL, request_id) AS first_read
   FROM coded)"""
-        return ctes, f"""SELECT file_index, source, line, record, pre_reason, account, instant, cycle, offer_id, region_id, offer_model AS model,
+        return ctes, f"""SELECT file_index, source, line, record, pre_reason, account, instant, cycle, offer_id, region_id, offer_model AS model, offer_variant AS variant,
   tier_id, requests, request_id, {trial} AS in_trial,
   {', '.join(f'kept_{i}, cat_{i}, n_{i}, total_{i}' for i in range(n))},
   CASE WHEN code IS NULL AND request_id <> '' AND file_index * {_LINES} + line <> first_read THEN 'E207'
@@ -578,7 +596,7 @@ FROM bill_lines"""
 
     def _line_rank(self) -> str:
         """`billing._line_order`: cycle, region, model, tier index and line (as a rank), per offer and tier."""
-        ranked = sorted(((o.region.id, o.model, t.index, t.span.line, oid, self.tier_ids[id(t)])
+        ranked = sorted(((o.region.id, o.model, o.variant, t.index, t.span.line, oid, self.tier_ids[id(t)])
                          for oid, o in enumerate(self.offers) for tb in o.tables for t in tb.tiers))
         cases = " ".join(f"WHEN offer_id = {oid} AND tier_id = {tid} THEN {rank}"
                          for rank, (*_, oid, tid) in enumerate(ranked))
@@ -618,7 +636,7 @@ in_window AS (
   WHERE {tokens} > 0 AND e.instant < w.window_end),
 credited AS (
   SELECT *, greatest(CAST({quota.free_tokens} AS {QUANTITY}) - coalesce(sum(tokens) OVER (
-      PARTITION BY account ORDER BY instant, request_id, region_id, model, tokens_key, requests
+      PARTITION BY account ORDER BY instant, request_id, region_id, model, variant, tokens_key, requests
       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), CAST(0 AS {QUANTITY})), CAST(0 AS {QUANTITY})) AS avail
   FROM in_window),
 taken AS (SELECT *, {', '.join(takes)} FROM credited),
