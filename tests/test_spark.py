@@ -100,4 +100,4 @@ def test_every_known_book_compiles_to_spark_sql_that_spark_parses(spark):
                       "'' AS request_id, " + ", ".join(f"'' AS {c.usage_name}" for c in query.read_columns)
                       + " WHERE 1 = 0")
             sql = ratecard.sql.to_dialect(query.script(table="usage"), "spark")
-            assert spark.sql(sql).collect() == []
+            assert spark.sql(sql).columns  # parsed and analysed (resolved against the view); not run
