@@ -157,6 +157,21 @@ class Exclusive:
 
 
 @node
+class TimeWindow:
+    """`window off-peak = 16:30 to 00:30 in UTC`, or `weekend = sat 00:00 to mon 00:00 in UTC+8`, optionally
+    `* 0.5`: a time of day (or of the week) whose requests a model may price apart, as a variant chosen by time."""
+
+    name: Name
+    start_day: Name | None
+    start: Name  # `16:30`
+    end_day: Name | None
+    end: Name
+    zone: Name
+    multiplier: Number | None
+    span: Span
+
+
+@node
 class Price:
     """`0.000480`, `CNY 0.0034`, or a price change: `0.000400 from 2026-07-01`."""
 
@@ -343,7 +358,7 @@ class Example:
 
 BookStatement = Union[
     SourceRef, Currencies, PriceUnit, Cycle, Rounding, Effective, RegionDecl,
-    Group, Model, Quota, Trial, Example, VariantField, Exclusive,
+    Group, Model, Quota, Trial, Example, VariantField, Exclusive, TimeWindow,
 ]
 
 

@@ -152,6 +152,14 @@ class Builder(lark.Transformer):
         return ast.VariantValue(self._name(children[0]), None if multiplier is None else self._number(multiplier),
                                 self._span(children))
 
+    def time_window(self, children):
+        # "window" NAME "=" [NAME] CLOCK "to" [NAME] CLOCK "in" TIMEZONE ["*" NUMBER]
+        multiplier = children[11] if len(children) > 11 else None
+        return ast.TimeWindow(self._name(children[1]), children[3] and self._name(children[3]),
+                              self._name(children[4]), children[6] and self._name(children[6]),
+                              self._name(children[7]), self._name(children[9]),
+                              None if multiplier is None else self._number(multiplier), self._span(children))
+
     def exclusive(self, children):  # "exclusive" NAME ("," NAME)+
         return ast.Exclusive(self._names(children[1:]), self._between(children[0], children[-1]))
 

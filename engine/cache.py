@@ -35,6 +35,7 @@ from .cachedir import cache_dir, is_private, private_dir
 from .resources import grammar_path
 from .source import Probe, Span, probe
 from .tables import PriceBook, readonly
+from .moments import ClockWindow
 from .units import Unit
 
 _FORMAT = 3
@@ -113,12 +114,13 @@ class _BookUnpickler(pickle.Unpickler):
 _FIELDS = {cls: tuple(field.name for field in attrs.fields(cls))
            for cls in (tables.PriceBook, tables.Region, tables.UnitPrice, tables.RateUnit, tables.Tier,
                        tables.TierTable, tables.Offer, tables.Quota, tables.Trial, tables.Example, tables.Variant,
-                       Unit, Span, Probe)}
+                       Unit, ClockWindow, Span, Probe)}
 
 _ALLOWED = {
     "ratecard.tables": {"PriceBook", "Region", "UnitPrice", "RateUnit", "Tier", "TierTable", "Offer", "Quota",
                         "Trial", "Example", "Variant"},
     "ratecard.units": {"Unit"},
+    "ratecard.moments": {"ClockWindow"},
     "ratecard.source": {"Span", "Probe"},
     "decimal": {"Decimal"},
     "datetime": {"datetime", "timezone", "timedelta"},

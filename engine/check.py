@@ -37,7 +37,7 @@ from .limits import (
     MAX_WINDOW,
     TIME_RANGE,
 )
-from .moments import parse_moment, parse_zone
+from .moments import DAY_MINUTES, DAYS, WEEK_MINUTES, ClockWindow, parse_clock, parse_moment, parse_zone
 from .places import normalize_place
 from .source import Span
 from .units import BY_WORD, RECORD_FIELDS, TOKENS, WORDS, Unit
@@ -80,6 +80,9 @@ NOT_TOKENS = "R045"
 BAD_VARIANT = "R046"
 VARIANT_MISMATCH = "R047"
 BAD_EXCLUSIVE = "R048"
+BAD_WINDOW = "R049"
+OVERLAPPING_WINDOWS = "R050"
+WINDOW_FIELD = "window"  # the variant field whose value the time of a request chooses
 MAX_MULTIPLIER = 1000
 
 MAX_EXAMPLE_TOKENS = MAX_TOKENS - 1  # per request, as in usage records and quotes
@@ -617,16 +620,80 @@ class _Checker:
                 self.variant_values[value.name.text] = name
                 if value.multiplier is not None:
                     self._multiplier(value.multiplier)
+        self._windows(book, fields)
         for exclusive in book.all(ast.Exclusive):
             seen: set[str] = set()
             for name in exclusive.fields:
-                if name.text not in fields:
+                if name.text not in fields and not (name.text == WINDOW_FIELD and book.all(ast.TimeWindow)):
                     self.error(BAD_EXCLUSIVE, f"'{name.text}' is not a variant field", name.span,
                                did_you_mean(name.text, fields) or "declare it with `variant FIELD = VALUE, ...`")
                 elif name.text in seen:
                     self.error(BAD_EXCLUSIVE, f"variant field '{name.text}' is listed twice", name.span,
                                "list each field once")
                 seen.add(name.text)
+
+    def _windows(self, book: ast.Book, fields: dict) -> None:
+        """`window NAME = [DAY] HH:MM to [DAY] HH:MM in ZONE [* N]`: values of the variant field `window`, chosen by
+        the time of a request; well formed, and no two covering the same minute."""
+        windows = book.all(ast.TimeWindow)
+        if windows and WINDOW_FIELD in fields:
+            self.error(BAD_VARIANT, f"'{WINDOW_FIELD}' is the field of the book's time windows", 
+                       fields[WINDOW_FIELD].name.span, "give this variant field another name")
+        covered: list[tuple[ast.TimeWindow, set[int]]] = []
+        for window in windows:
+            name = window.name.text
+            if name in self.variant_values:
+                self.error(BAD_VARIANT, f"'{name}' is already a value of field '{self.variant_values[name]}'",
+                           window.name.span, "a value names one variant: give this window another name")
+                continue
+            self.variant_values[name] = WINDOW_FIELD
+            if window.multiplier is not None:
+                self._multiplier(window.multiplier)
+            clock = self._clock_window(window)
+            if clock is None:
+                continue
+            minutes = clock.week_minutes()
+            for other, taken in covered:
+                if minutes & taken:
+                    self.error(OVERLAPPING_WINDOWS, f"windows '{name}' and '{other.name.text}' cover the same "
+                               "times", window.span, "a request falls in one window at most: make them meet, "
+                               "not overlap")
+                    break
+            covered.append((window, minutes))
+
+    def _clock_window(self, window: ast.TimeWindow) -> ClockWindow | None:
+        """The window's minutes and zone, or None (reported) when it is not well formed."""
+        try:
+            zone = parse_zone(window.zone.text)
+        except ValueError as error:
+            self.error(BAD_WINDOW, str(error), window.zone.span, "write UTC, UTC+8 or UTC-05:30")
+            return None
+        days = [window.start_day, window.end_day]
+        if (days[0] is None) != (days[1] is None):
+            given = days[0] or days[1]
+            self.error(BAD_WINDOW, "a weekly window needs a day at both ends", given.span,
+                       "write `sat 00:00 to mon 00:00`, or no day for a daily window")
+            return None
+        edges = []
+        for day, clock in ((window.start_day, window.start), (window.end_day, window.end)):
+            try:
+                minute = parse_clock(clock.text)
+            except ValueError as error:
+                self.error(BAD_WINDOW, str(error), clock.span, "write a time of day such as 16:30")
+                return None
+            if day is not None:
+                if day.text not in DAYS:
+                    self.error(BAD_WINDOW, f"'{day.text}' is not a day", day.span,
+                               did_you_mean(day.text, DAYS) or "days: " + ", ".join(DAYS))
+                    return None
+                minute += DAYS.index(day.text) * DAY_MINUTES
+            edges.append(minute)
+        if edges[0] == edges[1]:
+            self.error(BAD_WINDOW, f"window '{window.name.text}' starts where it ends", window.span,
+                       "a window that is always open is the model's own prices: remove it")
+            return None
+        offset = int(zone.utcoffset(None).total_seconds()) // 60
+        return ClockWindow(edges[0], edges[1], DAY_MINUTES if window.start_day is None else WEEK_MINUTES, offset)
 
     def _multiplier(self, number: ast.Number) -> None:
         if self._money_range(number, "multiplier") is None:

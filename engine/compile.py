@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from . import ast
 from .include import Program
-from .moments import parse_moment, parse_zone
+from .moments import DAY_MINUTES, DAYS, WEEK_MINUTES, ClockWindow, parse_clock, parse_moment, parse_zone
 from .places import normalize_place
 from .tables import (
     Example,
@@ -75,7 +75,7 @@ class _Compiler:
         self.per_token: dict[tuple[str, int], tuple[Decimal, int]] = {}  # (price as written, unit exponent) -> ...
         self.meter_units = self.units()
         self.variants = self.variant_values()
-        self.variant_fields = tuple(dict.fromkeys(v.field for v in self.variants.values()))
+        self.variant_fields = tuple(dict.fromkeys(v.field for v in self.variants.values()))  # in statement order
         self.exclusive = tuple(frozenset(n.text for n in e.fields) for e in self.ast_book.all(ast.Exclusive))
         self.model_exponent = self.unit_exponent  # of the model being compiled: its `price per` or the book's
 
@@ -141,14 +141,32 @@ class _Compiler:
             variant_fields=self.variant_fields,
             variants=readonly(self.variants),
             exclusive=self.exclusive,
+            windows=tuple(v for v in self.variants.values() if v.window is not None),
         )
 
     # -- variants -----------------------------------------------------------
 
     def variant_values(self) -> dict[str, Variant]:
-        return {value.name.text: Variant(value.name.text, field.name.text,
-                                         None if value.multiplier is None else value.multiplier.value, value.span)
-                for field in self.ast_book.all(ast.VariantField) for value in field.values}
+        """Every variant value, in the order of the statements that declare them: a time window is a value of the
+        field `window`."""
+        found = {}
+        for statement in self.ast_book.body:
+            if isinstance(statement, ast.VariantField):
+                for value in statement.values:
+                    found[value.name.text] = Variant(value.name.text, statement.name.text, _value(value.multiplier),
+                                                     value.span)
+            elif isinstance(statement, ast.TimeWindow):
+                found[statement.name.text] = Variant(statement.name.text, WINDOW_FIELD,
+                                                     _value(statement.multiplier), statement.span,
+                                                     self.clock_window(statement))
+        return found
+
+    @staticmethod
+    def clock_window(window: ast.TimeWindow) -> ClockWindow:
+        edges = [parse_clock(clock.text) + (0 if day is None else DAYS.index(day.text) * DAY_MINUTES)
+                 for day, clock in ((window.start_day, window.start), (window.end_day, window.end))]
+        offset = int(parse_zone(window.zone.text).utcoffset(None).total_seconds()) // 60
+        return ClockWindow(*edges, DAY_MINUTES if window.start_day is None else WEEK_MINUTES, offset)
 
     def with_variants(self, model: ast.Model, offers: dict[str, Offer], groups: dict) -> dict[str, Offer]:
         """Each offer of `model` with every combination of variant values it prices (none excluded by the book),
@@ -180,7 +198,9 @@ class _Compiler:
                     for name in chosen:
                         factor = _EXACT.multiply(factor, factors.get(name, Decimal(1)))
                     combined[chosen] = self.variant_offer(offer, chosen, tables, factor)
-            result[region_id] = attrs.evolve(offer, variants=combined) if combined else offer
+            windowed = any(self.variants[name].window is not None for combination in combined for name in combination)
+            result[region_id] = (attrs.evolve(offer, variants=combined, windowed=windowed, dated=offer.dated or windowed)
+                                 if combined else offer)
         return result
 
     def variant_offer(self, base: Offer, chosen: tuple[str, ...], own: list[list[TierTable]], factor: Decimal) -> Offer:
@@ -419,3 +439,10 @@ def unit_prices_of(values: dict[str, tuple[Decimal, Decimal]]) -> dict[str, Unit
 def _plain(value: Decimal) -> Decimal:
     """A multiplied price as a person writes it: 2.50 -> 2.5, 20.0 -> 20 (never 2E+1)."""
     return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
+
+
+WINDOW_FIELD = "window"  # the variant field of the time windows (as `check` calls it)
+
+
+def _value(number: ast.Number | None) -> Decimal | None:
+    return None if number is None else number.value

@@ -41,6 +41,7 @@ from .resources import grammar_path
 NAME = r"[@~]?[A-Za-z_][A-Za-z0-9_]*(?:[-./:@][A-Za-z0-9_]+)*"
 NUMBER_END = r"(?![A-Za-z0-9_.])"
 DATETIME = r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:T[0-9]{2}:[0-9]{2}(?::[0-9]{2})?(?:Z|[+-][0-9]{2}:[0-9]{2})?)?"
+CLOCK = r"[0-9]{2}:[0-9]{2}(?![0-9:])"  # a time of day of a `window`
 TIMEZONE = r"UTC(?:[+-][0-9]{1,2}(?::[0-9]{2})?)?(?![A-Za-z0-9_./:@-])"
 NUMBER = r"-?[0-9]+(?:\.[0-9]+)?[KM]?" + NUMBER_END
 CURRENCY = re.compile(r"[A-Z]{3}")  # an ISO 4217 code, as the books write currencies
@@ -113,6 +114,7 @@ class RatecardLexer(RegexLexer):
             (r"#[^\n]*", Comment.Single),
             (r'"(?=(?:[^"\\\n]|\\.)*")', String.Double, "string"),  # an unclosed quote is an error token
             (DATETIME, Literal.Date),
+            (CLOCK, Literal.Date),
             (TIMEZONE, Keyword.Constant),
             (rf"(<)(\s*)({BOUND_VARIABLE})(?![A-Za-z0-9_./:@-])", bygroups(Operator, Whitespace, Keyword.Pseudo)),
             (r"-?[0-9]+\.[0-9]+[KM]?" + NUMBER_END, Number.Float),

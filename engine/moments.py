@@ -4,13 +4,16 @@ Takes the text of a zone (`UTC+8`, `UTC-05:30`, `UTC`) or of a moment (`2026-04-
 `2026-04-08T00:00+08:00`, `...Z`) and gives a `timezone` or an aware `datetime`.
 A moment written without an offset is read in the zone it is given (the book's
 billing zone), so `trial until 2026-04-08` means midnight UTC+8 in a UTC+8 book.
-Also gives instants: exact integer microseconds since the epoch.
+Also gives instants: exact integer microseconds since the epoch, and clock windows
+(`16:30 to 00:30`, `sat 00:00 to mon 00:00`) that say whether an instant falls in them.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone, tzinfo
+
+import attrs
 
 _ZONE = re.compile(r"UTC(?:([+-])([0-9]{1,2})(?::([0-9]{2}))?)?$")
 
@@ -68,3 +71,43 @@ def add_months(moment: datetime, months: int) -> datetime:
         except ValueError:
             continue
     return moment.replace(year=year, month=month, day=min(moment.day, 28))
+
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAY_MINUTES, WEEK_MINUTES = 1_440, 10_080
+_MINUTE_US = 60_000_000
+_EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday
+
+
+def parse_clock(text: str) -> int:
+    """`16:30` -> minutes after midnight. Raises ValueError with a readable message."""
+    hours, _, minutes = text.partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and int(hours) <= 23 and int(minutes) <= 59):
+        raise ValueError(f"'{text}' is not a time of day; write 00:00 to 23:59")
+    return int(hours) * 60 + int(minutes)
+
+
+@attrs.frozen(slots=True)
+class ClockWindow:
+    """Every day from `start` to `end` (minutes after local midnight), or every week (minutes after local Monday
+    00:00), in a fixed-offset zone; a window whose end is not after its start runs past midnight (or Sunday)."""
+
+    start: int
+    end: int
+    period: int  # DAY_MINUTES or WEEK_MINUTES
+    offset: int  # minutes east of UTC
+
+    def local_minute(self, utc_minute: int) -> int:
+        shift = _EPOCH_WEEKDAY * DAY_MINUTES if self.period == WEEK_MINUTES else 0
+        return (utc_minute + self.offset + shift) % self.period
+
+    def contains(self, instant: int) -> bool:
+        """Is the instant (microseconds since the epoch) in the window? From its start, up to but not its end."""
+        local = self.local_minute(instant // _MINUTE_US)
+        if self.start < self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end
+
+    def week_minutes(self) -> set[int]:
+        """The minutes of a UTC week (0: Thursday 1970-01-01 00:00 UTC, mod 7 days) the window covers."""
+        return {minute for minute in range(WEEK_MINUTES) if self.contains(minute * _MINUTE_US)}

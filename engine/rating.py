@@ -46,6 +46,7 @@ from .tables import (
     no_price_error,
     require_currency,
     variant_offer,
+    window_of,
     select_tier,
     selector_count,
     table_at,
@@ -132,7 +133,7 @@ class Rater:
         self._offers: dict[tuple[str, str], Offer] = {}  # (region, model) as written
         self._plans: dict[tuple[Tier, tuple[str, ...]], TokenPlan] = {}
         self._failures: dict[tuple, PricingError] = {}  # either key, when the lookup has no answer
-        self._variants: dict[tuple[Offer, tuple[str, ...]], Offer | PricingError] = {}
+        self._variants: dict[tuple[Offer, tuple[str, ...], str | None], Offer | PricingError] = {}
 
     # -- the one path ---------------------------------------------------------------------------------
 
@@ -186,8 +187,9 @@ class Rater:
               counts: tuple[int, ...], requests: int, request_id: str, variant: tuple[str, ...] = ()) -> RatedRecord:
         """Put a validated record on the bill: its offer (in its variant), tier, tokens, cycle and trial."""
         offer = self._offers.get((region, model)) or self.offer(region, model)
-        if variant:
-            offer = self.variant(offer, variant)
+        if variant or offer.windowed:
+            window = window_of(self.book, instant) if offer.windowed else None
+            offer = self.variant(offer, variant, window)
         table = offer.tables[0] if not offer.dated else table_at(self.book, offer, from_instant(instant))
         tier = select_tier(table, offer, selector_count(offer.selector, token_types, counts))
         plan = self._plans.get((tier, token_types)) or self.plan(offer, tier, token_types)
@@ -220,13 +222,14 @@ class Rater:
             raise found
         return found
 
-    def variant(self, offer: Offer, variant: tuple[str, ...]) -> Offer:
-        """The offer in the variant a record names (cached), or the error that says why there is none."""
-        key = (offer, variant)
+    def variant(self, offer: Offer, variant: tuple[str, ...], window: str | None = None) -> Offer:
+        """The offer in the variant a record names and the time window it falls in (cached), or the error that
+        says why there is none."""
+        key = (offer, variant, window)
         found = self._variants.get(key)
         if found is None:
             try:
-                found = variant_offer(self.book, offer, variant)
+                found = variant_offer(self.book, offer, variant, window)
             except PricingError as error:
                 found = error
             self._variants[key] = found

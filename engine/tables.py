@@ -35,6 +35,7 @@ from .errors import (
     VariantNotPriced,
     did_you_mean,
 )
+from .moments import ClockWindow, instant_of
 from .places import normalize_place
 from .source import Span
 from .units import TOKENS, Unit
@@ -134,6 +135,7 @@ class Offer:
     variant: tuple[str, ...] = ()  # the variant values it prices (in the book's field order); () for the model's own
     # On the model's own offer: every combination of variant values priced here, by its values in field order.
     variants: Mapping[tuple[str, ...], Offer] = attrs.field(factory=dict)
+    windowed: bool = False  # on the model's own offer: it prices a time window (so a request's time matters)
 
 
 @frozen
@@ -144,6 +146,7 @@ class Variant:
     field: str
     multiplier: Decimal | None  # every model's, unless it prices the variant itself
     span: Span
+    window: ClockWindow | None = None  # a time window (field `window`): chosen by a request's time, not its fields
 
 
 @frozen
@@ -212,6 +215,7 @@ class PriceBook:
     variant_fields: tuple[str, ...] = ()  # usage fields that choose a variant, in the order variants stack
     variants: Mapping[str, Variant] = attrs.field(factory=dict)  # by value
     exclusive: tuple[frozenset[str], ...] = ()  # variant fields one request may not combine
+    windows: tuple[Variant, ...] = ()  # the time windows, in the book's order
 
     def quote(self, region: str, model: str, tokens: Mapping[str, int], requests: int = 1,
               currency: str | None = None, at: datetime | str | None = None, variants=()):
@@ -312,15 +316,32 @@ def variant_names(variants) -> tuple[str, ...]:
     return tuple(v for v in variants if v not in (None, ""))
 
 
-def variant_offer(book: PriceBook, offer: Offer, variants) -> Offer:
-    """The offer in the variant the request names (the offer itself when it names none), or the reason there is
-    no such price."""
+def window_at(book: PriceBook, at: datetime) -> str | None:
+    """The time window `at` falls in, if any (windows never overlap: `check` sees to it)."""
+    return window_of(book, instant_of(at))
+
+
+def window_of(book: PriceBook, instant: int) -> str | None:
+    """The time window of an instant (microseconds since the epoch), if any."""
+    return next((window.name for window in book.windows if window.window.contains(instant)), None)
+
+
+def variant_offer(book: PriceBook, offer: Offer, variants, window: str | None = None) -> Offer:
+    """The offer in the variant the request names, in the time `window` it falls in when the model prices that
+    (with the variant), else without it; the offer itself when it names none; or the reason there is no price."""
     names = variant_names(variants)
+    order = {field: rank for rank, field in enumerate(book.variant_fields)}
+    if window is not None:
+        try:
+            found = offer.variants.get(_in_field_order(book, order, (*names, window)))
+        except (KeyError, TypeError):  # an unknown name: said below
+            found = None
+        if found is not None:
+            return found
     if not names:
         return offer
-    order = {field: rank for rank, field in enumerate(book.variant_fields)}
     try:
-        key = tuple(sorted(dict.fromkeys(names), key=lambda name: order[book.variants[name].field]))
+        key = _in_field_order(book, order, names)
     except (KeyError, TypeError):
         unknown = next(str(n) for n in names if n not in book.variants)
         raise VariantNotPriced(f"unknown variant '{unknown}' in book {book.name}",
@@ -346,6 +367,10 @@ def variant_offer(book: PriceBook, offer: Offer, variants) -> Offer:
     missing = next((name for name in key if name not in priced), key[-1])
     raise VariantNotPriced(f"{offer.model} has no '{missing}' prices in {offer.region.id}",
                            "its variants there: " + (", ".join(priced) or "none"))
+
+
+def _in_field_order(book: PriceBook, order: dict[str, int], names) -> tuple[str, ...]:
+    return tuple(sorted(dict.fromkeys(names), key=lambda name: order[book.variants[name].field]))
 
 
 def table_at(book: PriceBook, offer: Offer, at: datetime) -> TierTable:

@@ -74,6 +74,8 @@ TITLES = {
     "R046": "bad variant",
     "R047": "variant prices what its model does not",
     "R048": "bad exclusive rule",
+    "R049": "bad time window",
+    "R050": "overlapping time windows",
 }
 
 

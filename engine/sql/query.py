@@ -229,6 +229,9 @@ class _Builder:
         if currency not in book.currencies:
             raise SqlUnsupported(f"{book.name} has no prices in {currency!r}", "it prices in "
                                  + ", ".join(book.currencies))
+        if book.windows:
+            raise SqlUnsupported(f"{book.name} prices time windows ({', '.join(w.name for w in book.windows)}), which "
+                                 "the SQL engines do not bill yet", "bill it with the Python engine: --engine python")
         self.book = book
         self.currency = currency
         meters = UsageMeters.of(book)
