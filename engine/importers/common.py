@@ -29,6 +29,18 @@ class ImportWriteError(RatecardError):
     code = "E552"
 
 
+class CatalogueUnreadable(RatecardError):
+    """A catalogue file is missing or cannot be read as UTF-8 text."""
+
+    code = "E553"
+
+
+class CatalogueInvalid(RatecardError):
+    """A catalogue file is not in its format: invalid JSON, or not the object of entries it should be."""
+
+    code = "E554"
+
+
 def is_name(text: str) -> bool:
     return bool(NAME.match(text))
 
@@ -131,3 +143,22 @@ def write_files(out: Path, files: dict[str, str]) -> list[Path]:
         raise ImportWriteError(f"cannot write the imported books: {error}",
                                "choose a writable directory with --out") from None
     return written
+
+
+@dataclass
+class ProviderBook:
+    """One provider's imported book: its text, the models in it (the importer's own specs) and the loaded book."""
+
+    provider: str
+    file: str
+    text: str
+    models: list
+    book: object = None
+
+
+def first_error(error: RatecardError) -> str:
+    """The first diagnostic of a book that does not load, as a report line says it."""
+    diagnostics = getattr(error, "diagnostics", None)
+    if diagnostics:
+        return f"{diagnostics[0].code} {diagnostics[0].message}"
+    return str(error)

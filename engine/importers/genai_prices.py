@@ -39,7 +39,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, localcontext
 
 from ..units import BY_WORD
-from .common import Entry, SourceMissing, Report, UnknownProvider, is_name, make_name, number, quoted
+from .common import (Entry, ProviderBook, Report, SourceMissing, UnknownProvider, first_error, is_name, make_name,
+                     number, quoted)
 
 SOURCE = "genai-prices"
 INPUT_ORDER = ("input", "cache_read", "cache_write")
@@ -514,21 +515,8 @@ def _book_text(header: str, blocks: list[str]) -> str:
     return format_text(header + ("\n" + body + "\n" if body else "") + "}\n")
 
 
-def _first_error(error) -> str:
-    diagnostics = getattr(error, "diagnostics", None)
-    if diagnostics:
-        d = diagnostics[0]
-        return f"{getattr(d, 'code', '')} {getattr(d, 'message', d)}".strip()
-    return str(error)
 
 
-@dataclass
-class ProviderBook:
-    provider: str
-    file: str
-    text: str
-    models: list[ModelSpec]
-    book: object = None
 
 
 def import_catalogue(providers: list[str] | None = None, verify: int = 1) -> tuple[list[ProviderBook], Report]:
@@ -600,7 +588,7 @@ def import_catalogue(providers: list[str] | None = None, verify: int = 1) -> tup
                     loads(_book_text(header_with, [spec.block(region)]))
                 except RatecardError as error:
                     entries[i] = Entry(provider.id, spec.id, False,
-                                       "ratecard rejects the book: " + _first_error(error), "rejected by ratecard")
+                                       "ratecard rejects the book: " + first_error(error), "rejected by ratecard")
                     continue
                 good.append((i, spec))
             text = _book_text(header_with, [s.block(region) for _, s in good])
