@@ -37,7 +37,16 @@ from .limits import (
     MAX_WINDOW,
     TIME_RANGE,
 )
-from .moments import DAY_MINUTES, DAYS, WEEK_MINUTES, ClockWindow, parse_clock, parse_moment, parse_zone
+from .moments import (
+    DAY_MINUTES,
+    DAYS,
+    WEEK_MINUTES,
+    WINDOW_FIELD,
+    ClockWindow,
+    parse_clock,
+    parse_moment,
+    parse_zone,
+)
 from .places import normalize_place
 from .source import Span
 from .units import BY_WORD, RECORD_FIELDS, TOKENS, WORDS, Unit
@@ -82,7 +91,6 @@ VARIANT_MISMATCH = "R047"
 BAD_EXCLUSIVE = "R048"
 BAD_WINDOW = "R049"
 OVERLAPPING_WINDOWS = "R050"
-WINDOW_FIELD = "window"  # the variant field whose value the time of a request chooses
 MAX_MULTIPLIER = 1000
 
 MAX_EXAMPLE_TOKENS = MAX_TOKENS - 1  # per request, as in usage records and quotes
@@ -637,7 +645,7 @@ class _Checker:
         the time of a request; well formed, and no two covering the same minute."""
         windows = book.all(ast.TimeWindow)
         if windows and WINDOW_FIELD in fields:
-            self.error(BAD_VARIANT, f"'{WINDOW_FIELD}' is the field of the book's time windows", 
+            self.error(BAD_VARIANT, f"'{WINDOW_FIELD}' is the field of the book's time windows",
                        fields[WINDOW_FIELD].name.span, "give this variant field another name")
         covered: list[tuple[ast.TimeWindow, set[int]]] = []
         for window in windows:

@@ -21,7 +21,16 @@ from decimal import Decimal
 
 from . import ast
 from .include import Program
-from .moments import DAY_MINUTES, DAYS, WEEK_MINUTES, ClockWindow, parse_clock, parse_moment, parse_zone
+from .moments import (
+    DAY_MINUTES,
+    DAYS,
+    WEEK_MINUTES,
+    WINDOW_FIELD,
+    ClockWindow,
+    parse_clock,
+    parse_moment,
+    parse_zone,
+)
 from .places import normalize_place
 from .tables import (
     Example,
@@ -194,7 +203,7 @@ class _Compiler:
                 if chosen and not any(len(fields & excluded) > 1 for excluded in self.exclusive):
                     tables = [sorted(own[name][region_id], key=lambda t: (t.start is not None, t.start))
                               for name in chosen if name in own]
-                    factor = _EXACT.multiply(Decimal(1), Decimal(1))
+                    factor = Decimal(1)
                     for name in chosen:
                         factor = _EXACT.multiply(factor, factors.get(name, Decimal(1)))
                     combined[chosen] = self.variant_offer(offer, chosen, tables, factor)
@@ -439,9 +448,6 @@ def unit_prices_of(values: dict[str, tuple[Decimal, Decimal]]) -> dict[str, Unit
 def _plain(value: Decimal) -> Decimal:
     """A multiplied price as a person writes it: 2.50 -> 2.5, 20.0 -> 20 (never 2E+1)."""
     return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
-
-
-WINDOW_FIELD = "window"  # the variant field of the time windows (as `check` calls it)
 
 
 def _value(number: ast.Number | None) -> Decimal | None:

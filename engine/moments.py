@@ -74,6 +74,7 @@ def add_months(moment: datetime, months: int) -> datetime:
 
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WINDOW_FIELD = "window"  # the variant field whose value the time of a request chooses
 DAY_MINUTES, WEEK_MINUTES = 1_440, 10_080
 _MINUTE_US = 60_000_000
 _EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday

@@ -346,7 +346,8 @@ def variant_offer(book: PriceBook, offer: Offer, variants, window: str | None = 
         unknown = next(str(n) for n in names if n not in book.variants)
         raise VariantNotPriced(f"unknown variant '{unknown}' in book {book.name}",
                                did_you_mean(unknown, book.variants)
-                               or "variants: " + (", ".join(book.variants) or "none")) from None
+                               or ("variants: " + ", ".join(book.variants) if book.variants
+                                   else "this book declares no variants: leave the variant out")) from None
     found = offer.variants.get(key)
     if found is not None:
         return found

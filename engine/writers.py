@@ -60,11 +60,6 @@ def _cycle_texts(start: datetime, seconds: int, zone=None) -> tuple[str, str]:
     return start.isoformat(), (start + timedelta(seconds=seconds)).isoformat()
 
 
-def variant_text(variant: tuple[str, ...]) -> str:
-    """The variant values of a line as one field: `batch+priority`; "" for the model's own prices."""
-    return variant_key(variant)
-
-
 def line_fields(line: BillLine) -> dict[str, Any]:
     """A bill line as plain data, in the order of `LINE_COLUMNS`: what every format writes."""
     cycle_start, cycle_end = _cycle_texts(line.cycle_start, line.context.cycle_seconds, line.cycle_start.tzinfo)
@@ -75,7 +70,7 @@ def line_fields(line: BillLine) -> dict[str, Any]:
         "account": line.account,
         "region": line.region,
         "model": line.model,
-        "variant": variant_text(line.offer.variant),
+        "variant": variant_key(line.offer.variant),
         "tier": line.tier.label,
         "token_type": line.token_type,
         "kind": line.kind,
@@ -231,7 +226,7 @@ def focus_row(line: BillLine, book: PriceBook) -> dict[str, Any]:
     provider = provider_name(book)
     tier = line.tier
     upper = "" if tier.upper is None else str(tier.upper)
-    variant = variant_text(line.offer.variant)
+    variant = variant_key(line.offer.variant)
     return {
         "BilledCost": amount,
         "BillingAccountId": line.account,
@@ -304,7 +299,7 @@ def table_chunks(bill: Bill, book: PriceBook) -> Iterator[str]:
             lines = list(lines)
             out = [f"{start:%Y-%m-%d %H:%M}-{lines[0].cycle_end:%H:%M} {zone}  account {account}"]
             for line in lines:
-                variant = variant_text(line.offer.variant)
+                variant = variant_key(line.offer.variant)
                 what = f"{line.region} {line.model}{f' [{variant}]' if variant else ''} tier {line.tier.index} " \
                        f"{line.token_type}"
                 price = f"x {line.unit_price}/{line.pricing_unit}" if line.billed else "not billed"

@@ -373,8 +373,8 @@ def _variants(model, meters: dict[str, str], scales: dict, bounds: list[int]) ->
         if not is_name(field_name) or not is_name(value):
             raise Skip("price variants", f"the variant {field_name}={value} is not a ratecard name")
         groups.setdefault((field_name, value), []).append(entry)
-    runs = [f for n, f in enumerate(f for entry in (model.price_variants or ()) for f in entry.when)
-            if n == 0 or f != _previous_field(model, n)]
+    runs = [field_name for field_name, _ in itertools.groupby(
+        f for entry in (model.price_variants or ()) for f in entry.when)]  # each field once per run in the list
     if len(runs) != len(set(runs)):
         raise Skip("variant order", "its price variants interleave their request fields, so which one prices a "
                    "combination of them would depend on the date")
@@ -411,10 +411,6 @@ def _variants(model, meters: dict[str, str], scales: dict, bounds: list[int]) ->
             periods.append((start, end, rows))
         specs.append(VariantSpec(field_name, value, periods))
     return specs
-
-
-def _previous_field(model, n: int) -> str:
-    return [f for entry in model.price_variants for f in entry.when][n - 1]
 
 
 def _variant_fields(specs: list, entries: dict, provider: str) -> tuple[list[tuple[str, list[str]]], list]:
