@@ -161,6 +161,19 @@ def test_huge_counts_stay_exact_in_decimal(tmp_path):
     assert output_line.amount == Decimal("8256999999999991743000")
 
 
+def test_regression_duckdb_writes_the_csv_of_an_amount_near_the_top_of_decimal_38(tmp_path):
+    """Rounding scaled the whole amount by 10**places: an amount the bill holds overflowed DECIMAL(38) in the
+    CSV writer (DuckDB's OutOfRangeException). 10**27 tokens at $10 per 1M: 10**22 dollars, 12 decimals."""
+    rows = ["timestamp,account,region,model,input_tokens,output_tokens,requests",
+            "2026-08-01T10:15:00Z,a,api,gpt-5,1,999999999999999,1000000000000"]
+    expected, actual = both_bills(tmp_path, str(Path(__file__).parent / "books" / "variants.rules"),
+                                  "\n".join(rows).encode())
+    # (10**27 - 10**12) output tokens at 0.00001 and 10**12 input tokens at 0.00000125: 10**22 - 10**7 + 1.25 * 10**6
+    assert actual.totals["USD"].billed_rounded == Decimal("9999999999999991250000.000000")
+    assert_same_bill(expected, actual)
+    assert_same_csv(book_of(str(Path(__file__).parent / "books" / "variants.rules")), expected, actual)
+
+
 def test_parquet_usage_bills_as_the_same_rows_in_csv(tmp_path):
     import pyarrow
     import pyarrow.parquet as pq

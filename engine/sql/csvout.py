@@ -139,20 +139,24 @@ def _plain(amount: str) -> str:
 
 
 def _round(amount: str, places: int, quantum: str, mode: str) -> str:
-    """`money.round_amount` in SQL: the amount to `places` decimals in the book's mode, exactly."""
-    scaled = f"(({amount}) * CAST({10 ** places} AS DECIMAL(38, 0)))"
+    """`money.round_amount` in SQL: the amount to `places` decimals in the book's mode, exactly. Only the
+    fraction below 1 is scaled by 10**places: the whole amount scaled would overflow DECIMAL(38) for amounts
+    the bill itself holds."""
+    units = f"trunc({amount})"
+    scaled = f"(({amount} - {units}) * CAST({10 ** places} AS DECIMAL(38, 0)))"
     whole = f"trunc({scaled})"
     fraction = f"abs({scaled} - {whole})"
     half = "CAST(0.5 AS DECIMAL(2, 1))"
     sign = f"sign({amount})"
+    odd = f"CAST({whole if places else units} AS HUGEINT) % 2 <> 0"  # the last kept digit
     away = {
         ROUND_HALF_UP: f"{fraction} >= {half}",
         ROUND_HALF_DOWN: f"{fraction} > {half}",
-        ROUND_HALF_EVEN: f"({fraction} > {half} OR ({fraction} = {half} AND CAST({whole} AS HUGEINT) % 2 <> 0))",
+        ROUND_HALF_EVEN: f"({fraction} > {half} OR ({fraction} = {half} AND {odd}))",
         ROUND_UP: f"{fraction} > 0",
         ROUND_DOWN: "false",
         ROUND_CEILING: f"({fraction} > 0 AND {sign} > 0)",
         ROUND_FLOOR: f"({fraction} > 0 AND {sign} < 0)",
     }[mode]
-    units = f"(CAST({whole} AS DECIMAL(38, 0)) + CASE WHEN {away} THEN CAST({sign} AS DECIMAL(38, 0)) ELSE 0 END)"
-    return f"CAST({units} * {quantum} AS DECIMAL(38, {places}))"
+    steps = f"(CAST({whole} AS DECIMAL(38, 0)) + CASE WHEN {away} THEN CAST({sign} AS DECIMAL(38, 0)) ELSE 0 END)"
+    return f"CAST(CAST({units} AS DECIMAL(38, 0)) + {steps} * {quantum} AS DECIMAL(38, {places}))"
