@@ -76,7 +76,7 @@ def add_months(moment: datetime, months: int) -> datetime:
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WINDOW_FIELD = "window"  # the variant field whose value the time of a request chooses
 DAY_MINUTES, WEEK_MINUTES = 1_440, 10_080
-_MINUTE_US = 60_000_000
+MINUTE_US = 60_000_000
 _EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday
 
 
@@ -98,17 +98,22 @@ class ClockWindow:
     period: int  # DAY_MINUTES or WEEK_MINUTES
     offset: int  # minutes east of UTC
 
+    @property
+    def shift(self) -> int:
+        """Minutes to add to a count of minutes since the epoch before taking it modulo the period: the zone's
+        offset and, for a weekly window, the days from a Monday to the epoch's Thursday."""
+        return self.offset + (_EPOCH_WEEKDAY * DAY_MINUTES if self.period == WEEK_MINUTES else 0)
+
     def local_minute(self, utc_minute: int) -> int:
-        shift = _EPOCH_WEEKDAY * DAY_MINUTES if self.period == WEEK_MINUTES else 0
-        return (utc_minute + self.offset + shift) % self.period
+        return (utc_minute + self.shift) % self.period
 
     def contains(self, instant: int) -> bool:
         """Is the instant (microseconds since the epoch) in the window? From its start, up to but not its end."""
-        local = self.local_minute(instant // _MINUTE_US)
+        local = self.local_minute(instant // MINUTE_US)
         if self.start < self.end:
             return self.start <= local < self.end
         return local >= self.start or local < self.end
 
     def week_minutes(self) -> set[int]:
         """The minutes of a UTC week (0: Thursday 1970-01-01 00:00 UTC, mod 7 days) the window covers."""
-        return {minute for minute in range(WEEK_MINUTES) if self.contains(minute * _MINUTE_US)}
+        return {minute for minute in range(WEEK_MINUTES) if self.contains(minute * MINUTE_US)}

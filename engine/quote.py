@@ -193,7 +193,8 @@ def quote(book: PriceBook, region: str, model: str, tokens: Mapping[str, int], r
     if type(tokens) is not dict or type(requests) is not int or not 1 <= requests <= MAX_REQUESTS:
         _check_arguments(region, model, tokens, requests)
     if variants:
-        offer = variant_offer(book, offer, variants, window_at(book, to_moment(book, at)) if offer.windowed else None)
+        offer = variant_offer(book, offer, variants,
+                              window_at(book, to_moment(book, at)) if offer.windowed or book.windows else None)
     if at is None and not offer.dated:
         moment, table = None, offer.tables[0]
     else:

@@ -45,11 +45,11 @@ from .tables import (
     find_offer,
     no_price_error,
     require_currency,
-    variant_offer,
-    window_of,
+    request_window,
     select_tier,
     selector_count,
     table_at,
+    variant_offer,
 )
 
 CYCLE_SECONDS = {"hourly": 3600, "daily": 86400}
@@ -177,19 +177,19 @@ class Rater:
         counts = parse_counts(columns.names, values)
         requests = parse_requests(requests)
         request_id = optional_text("request_id", request_id)
-        if variant:
-            variant = tuple(text for field, value in zip(self.book.variant_fields, variant)
+        if variant:  # (field, value) pairs: a value must be one of its field's
+            variant = tuple((field, text) for field, value in zip(self.book.variant_fields, variant)
                             if (text := optional_text(field, value)))
         return self.place(instant, account, region, model, columns.types, counts, requests, request_id,
                           variant=variant)
 
     def place(self, instant: int, account: str, region: str, model: str, token_types: tuple[str, ...],
-              counts: tuple[int, ...], requests: int, request_id: str, variant: tuple[str, ...] = ()) -> RatedRecord:
+              counts: tuple[int, ...], requests: int, request_id: str,
+              variant: tuple[tuple[str, str], ...] = ()) -> RatedRecord:
         """Put a validated record on the bill: its offer (in its variant), tier, tokens, cycle and trial."""
         offer = self._offers.get((region, model)) or self.offer(region, model)
         if variant or offer.windowed:
-            window = window_of(self.book, instant) if offer.windowed else None
-            offer = self.variant(offer, variant, window)
+            offer = self.variant(offer, variant, request_window(self.book, offer, variant, instant))
         table = offer.tables[0] if not offer.dated else table_at(self.book, offer, from_instant(instant))
         tier = select_tier(table, offer, selector_count(offer.selector, token_types, counts))
         plan = self._plans.get((tier, token_types)) or self.plan(offer, tier, token_types)
@@ -222,14 +222,14 @@ class Rater:
             raise found
         return found
 
-    def variant(self, offer: Offer, variant: tuple[str, ...], window: str | None = None) -> Offer:
-        """The offer in the variant a record names and the time window it falls in (cached), or the error that
-        says why there is none."""
+    def variant(self, offer: Offer, variant: tuple[tuple[str, str], ...], window: str | None = None) -> Offer:
+        """The offer in the variant a record names ((field, value) pairs) and the time window it falls in (cached),
+        or the error that says why there is none."""
         key = (offer, variant, window)
         found = self._variants.get(key)
         if found is None:
             try:
-                found = variant_offer(self.book, offer, variant, window)
+                found = variant_offer(self.book, offer, dict(variant), window)
             except PricingError as error:
                 found = error
             self._variants[key] = found

@@ -35,7 +35,7 @@ from .errors import (
     VariantNotPriced,
     did_you_mean,
 )
-from .moments import ClockWindow, instant_of
+from .moments import WINDOW_FIELD, ClockWindow, instant_of
 from .places import normalize_place
 from .source import Span
 from .units import TOKENS, Unit
@@ -307,13 +307,38 @@ def variant_key(variant: tuple[str, ...]) -> str:
     return "+".join(variant)
 
 
-def variant_names(variants) -> tuple[str, ...]:
-    """The variant values a request names: one value, several, or a field -> value mapping (empty values: none)."""
+def requested_variants(book: PriceBook, variants, window: str | None = None) -> tuple[str, ...]:
+    """The variant values a request names: one value, several, or a mapping of variant fields to values (empty
+    values: none). A value given for a field must be one of that field's. A time window is the request's time's
+    to choose: one named is dropped when it is `window`, the window the request falls in, and refused if not."""
     if isinstance(variants, str):
-        variants = (variants,)
+        pairs: Iterable = ((None, variants),)
     elif isinstance(variants, Mapping):
-        variants = variants.values()
-    return tuple(v for v in variants if v not in (None, ""))
+        pairs = variants.items()
+    else:
+        pairs = ((None, name) for name in variants)
+    names = []
+    for field, name in pairs:
+        if name is None or name == "":
+            continue
+        declared = book.variants.get(name) if isinstance(name, str) else None
+        if declared is not None and field is not None and declared.field != field:
+            raise VariantNotPriced(f"'{name}' is a value of {declared.field}, not of {field}",
+                                   f"give it as {declared.field}, or a value of {field}: "
+                                   + (", ".join(n for n, v in book.variants.items() if v.field == field) or "none"))
+        if declared is not None and declared.field == WINDOW_FIELD:
+            if name != window:
+                raise VariantNotPriced(f"the request is not in the time window '{name}'",
+                                       "the time of a request chooses its window: leave the window out")
+            continue
+        names.append(name)
+    return tuple(names)
+
+
+def request_window(book: PriceBook, offer: Offer, variants, instant: int) -> str | None:
+    """The time window that a request at `instant` may be priced in: looked for when the model prices a window
+    or the request names variants (which may name its window), else None."""
+    return window_of(book, instant) if offer.windowed or (variants and book.windows) else None
 
 
 def window_at(book: PriceBook, at: datetime) -> str | None:
@@ -329,7 +354,7 @@ def window_of(book: PriceBook, instant: int) -> str | None:
 def variant_offer(book: PriceBook, offer: Offer, variants, window: str | None = None) -> Offer:
     """The offer in the variant the request names, in the time `window` it falls in when the model prices that
     (with the variant), else without it; the offer itself when it names none; or the reason there is no price."""
-    names = variant_names(variants)
+    names = requested_variants(book, variants, window)
     order = {field: rank for rank, field in enumerate(book.variant_fields)}
     if window is not None:
         try:

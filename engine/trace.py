@@ -32,7 +32,7 @@ from .billing import BillLine, QuotaLedger, Totals, bill, duplicate_request, quo
 from .errors import PricingError, RatecardError, RecordError
 from .explain import mode_text, quota_terms, range_text
 from .locations import location, shown_path
-from .moments import format_zone, from_instant
+from .moments import WINDOW_FIELD, format_zone, from_instant
 from .money import plain
 from .rating import CYCLE_SECONDS, RatedRecord, Rater
 from .units import BY_WORD
@@ -44,6 +44,7 @@ from .tables import (
     Tier,
     TierTable,
     find_offer,
+    request_window,
     resolve_region,
     select_tier,
     selector_count,
@@ -190,7 +191,7 @@ class _PlacingRater(Rater):
     """The engine's rater, keeping the validated fields of the last record it placed: the walk starts there."""
 
     placed: tuple | None = None
-    placed_variant: tuple[str, ...] = ()
+    placed_variant: tuple[tuple[str, str], ...] = ()  # (field, value) pairs
 
     def place(self, *fields, variant=()):
         self.placed, self.placed_variant = fields, variant
@@ -305,12 +306,13 @@ class _Walk:
         except PricingError as error:
             raise _Failed("table", error) from None
         variant = self.rater.placed_variant
-        if variant:
+        if variant or offer.windowed:
             try:
-                offer = variant_offer(book, offer, variant)
+                offer = variant_offer(book, offer, dict(variant), request_window(book, offer, variant, instant))
             except PricingError as error:
                 raise _Failed("variant", error) from None
-            steps.append(self.variant_step(offer))
+            if offer.variant:
+                steps.append(self.variant_step(offer))
         try:
             table = table_at(book, offer, moment) if offer.dated else offer.tables[0]
         except PricingError as error:  # the book is out of force (no statement of it is kept), or no table is in
@@ -328,7 +330,9 @@ class _Walk:
     def variant_step(self, offer: Offer) -> Step:
         """Which variant prices the record, and how its values stack (the book's field order)."""
         book = self.book
-        details = [f"{book.variants[name].field} = {name}" for name in offer.variant]
+        details = [f"{book.variants[name].field} = {name}"
+                   + (" (chosen by the request's time)" if book.variants[name].field == WINDOW_FIELD else "")
+                   for name in offer.variant]
         details.append("each rate: the variant's own rate (the first field in the book's order that has one), "
                        "else the model's, times every multiplier: the rates below")
         return self.step("variant", "variant " + "+".join(offer.variant), details,

@@ -14,6 +14,7 @@ import json
 import random
 from datetime import UTC, datetime, timedelta, timezone
 
+from ratecard.moments import DAY_MINUTES
 from ratecard.records import UsageMeters
 from ratecard.tables import PriceBook
 from ratecard.units import TOKENS
@@ -42,6 +43,14 @@ def _edges(book: PriceBook) -> list[datetime]:
     for offer in book.offers.values():
         for table in offer.tables:
             moments += [m for m in (table.start, table.end) if m]
+    monday = datetime(2026, 5, 4, tzinfo=UTC)  # the edges of each time window, in its zone, for a week
+    for variant in book.windows:
+        clock = variant.window
+        zone = timezone(timedelta(minutes=clock.offset))
+        days = range(7) if clock.period == DAY_MINUTES else range(1)
+        for day in days:
+            start = monday.replace(tzinfo=zone) + timedelta(days=day)
+            moments += [start + timedelta(minutes=clock.start), start + timedelta(minutes=clock.end)]
     return moments
 
 
@@ -126,9 +135,10 @@ def _records(rng: random.Random, book: PriceBook, count: int) -> list[dict[str, 
             "output_tokens": _count(rng, token_edges),
             "requests": _requests(rng),
         }
-        for field in book.variant_fields:  # a variant: none, a value (padded), or one the book does not know
+        for field in book.variant_fields:  # a variant: none, a value (padded), one of another field or unknown
             values = [name for name, variant in book.variants.items() if variant.field == field]
-            record[field] = rng.choice(["", "", *values, f" {rng.choice(values)} ", values[0].upper(), "turbo"])
+            record[field] = rng.choice(["", "", "", *values, f" {rng.choice(values)} ", values[0].upper(), "turbo",
+                                        rng.choice(list(book.variants))])
         for column in extra:
             record[column] = "" if rng.random() < 0.5 else _count(rng, token_edges)
         roll = rng.random()

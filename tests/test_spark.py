@@ -29,6 +29,7 @@ CASES = [  # (book, currency, format, seed, records, assume_tz)
     (str(Path(__file__).parent / "books" / "whole-prompt.rules"), "USD", "jsonl", 10, 300, None),
     (str(Path(__file__).parent / "books" / "units.rules"), "USD", "csv", 11, 200, None),
     (str(Path(__file__).parent / "books" / "variants.rules"), "USD", "jsonl", 12, 200, None),
+    (str(Path(__file__).parent / "books" / "windows.rules"), "USD", "csv", 13, 300, None),
 ]
 
 

@@ -37,6 +37,7 @@ BOOKS = {
     str(Path(__file__).parent / "books" / "whole-prompt.rules"): ("USD",),  # names in the wild, a sum selector
     str(Path(__file__).parent / "books" / "units.rules"): ("USD",),  # per request, call and image; per 1K tokens
     str(Path(__file__).parent / "books" / "variants.rules"): ("USD",),  # service tiers, batch, uplifts, stacked
+    str(Path(__file__).parent / "books" / "windows.rules"): ("USD",),  # off-peak hours, a weekly window, stacked
 }
 _loaded: dict[str, ratecard.PriceBook] = {}
 

@@ -187,3 +187,15 @@ def test_the_price_page_shows_each_variant_with_its_prices(book):
         ("input", Decimal("0.625")), ("cache_read", Decimal("0.0625")), ("output", Decimal("5"))]
     flex = page.models[1].groups[0].tables  # the model's prices before the flex table, flex's from 2026-07-01
     assert [t.dated for t in flex] == [True, True] and flex[1].rows[0].cells[0].price == Decimal("0.625")
+
+
+def test_regression_a_value_of_one_field_given_in_another_is_refused():
+    """`service_tier: batch` was billed as batch (a value of processing): a value must be one of its field's."""
+    book = ratecard.load(BOOK)
+    record = {"timestamp": "2026-08-01T00:00Z", "account": "a", "region": "api", "model": "gpt-5",
+              "input_tokens": 1_000_000, "output_tokens": 0}
+    bill = book.bill([{**record, "service_tier": "batch"}, {**record, "processing": "batch"}])
+    assert [(reject.line, reject.code) for reject in bill.rejects] == [(1, "E110")]
+    assert "'batch' is a value of processing, not of service_tier" in bill.rejects[0].reason
+    with pytest.raises(ratecard.RatecardError, match="not of service_tier"):
+        book.quote(region="api", model="gpt-5", tokens={"input": 1, "output": 0}, variants={"service_tier": "batch"})

@@ -71,12 +71,29 @@ def test_a_bill_names_the_window_on_its_lines(book):
     assert "deepseek-chat input tokens, tier all, off-peak" == bill.lines[2].description
 
 
-def test_the_sql_engines_refuse_a_book_with_windows_by_name(book):
+def test_duckdb_chooses_the_window_by_the_time_as_python_does(book, tmp_path):
+    """The edges of both windows, a time in UTC+8 and a window named by the record: DuckDB's lines are the
+    hand-worked ones (1M input tokens: 0.27 standard, 0.135 off-peak, 0.243 on Saturday's window)."""
     pytest.importorskip("duckdb")
-    from ratecard.sql import compile_query
-    with pytest.raises(ratecard.RatecardError) as raised:
-        compile_query(book, "USD")
-    assert raised.value.code == "E400" and "time windows (off-peak, weekend)" in raised.value.message
+    from ratecard.records import read_usage
+    from ratecard.sql import bill as sql_bill
+    usage = tmp_path / "usage.csv"
+    usage.write_text("timestamp,account,region,model,input_tokens,output_tokens,window\n" + "".join(
+        f"{at},a,global,deepseek-chat,1000000,0,{window}\n" for at, window in [
+            ("2026-06-01T16:29:59.999999Z", ""), ("2026-06-01T16:30:00Z", ""), ("2026-06-02T08:29:00+08:00", ""),
+            ("2026-06-02T00:30:00Z", "off-peak"), ("2026-06-06T10:00:00Z", " weekend "),
+            ("2026-06-06T16:30:00Z", "")]))
+    expected, actual = book.bill(read_usage([usage])), sql_bill(book, [usage])
+    assert [(line.cycle_start.isoformat(), line.offer.variant, line.amount) for line in actual.lines
+            if line.token_type == "input"] == [
+        ("2026-06-01T16:00:00+00:00", (), Decimal("0.27")), ("2026-06-01T16:00:00+00:00", ("off-peak",),
+                                                              Decimal("0.135")),
+        ("2026-06-02T00:00:00+00:00", ("off-peak",), Decimal("0.135")),
+        ("2026-06-06T10:00:00+00:00", ("weekend",), Decimal("0.243")),
+        ("2026-06-06T16:00:00+00:00", ("off-peak",), Decimal("0.135"))]
+    assert [(reject.line, reject.code) for reject in actual.rejects] == [(5, "E110")]  # off-peak named at 00:30
+    assert [line.amount for line in actual.lines] == [line.amount for line in expected.lines]
+    assert list(actual.rejects) == list(expected.rejects)
 
 
 def test_a_cached_book_keeps_its_windows(tmp_path, monkeypatch):
@@ -88,3 +105,35 @@ def test_a_cached_book_keeps_its_windows(tmp_path, monkeypatch):
     assert list((tmp_path / "cache").glob("*.pickle"))
     assert cached.quote(region="global", model="deepseek-chat", tokens={"input": 1_000_000},
                         at="2026-06-01T23:00Z").total == Decimal("0.135")
+
+
+def _record(at: str, **fields) -> dict:
+    return {"timestamp": at, "account": "a", "region": "global", "model": "deepseek-chat",
+            "input_tokens": 1_000_000, "output_tokens": 0, **fields}
+
+
+def test_regression_a_record_cannot_claim_a_window_its_time_is_not_in(book):
+    """A `window` column saying off-peak at noon was billed at half price: the time chooses the window."""
+    bill = book.bill([_record("2026-06-01T12:00Z", window="off-peak"), _record("2026-06-01T17:00Z", window="weekend"),
+                      _record("2026-06-01T17:00Z", window=" off-peak ")])
+    assert [(reject.line, reject.code) for reject in bill.rejects] == [(1, "E110"), (2, "E110")]
+    assert "not in the time window 'off-peak'" in bill.rejects[0].reason
+    assert [(line.offer.variant, line.amount) for line in bill.lines if line.token_type == "input"] == [
+        (("off-peak",), Decimal("0.135"))]  # the window its time is in: named or not, the same price
+    with pytest.raises(ratecard.RatecardError) as raised:
+        book.quote(region="global", model="deepseek-chat", tokens={"input": 1, "output": 0},
+                   at="2026-06-01T12:00Z", variants=("off-peak",))
+    assert raised.value.code == "E110"
+    quote = book.quote(region="global", model="deepseek-reasoner", tokens={"input": 1_000_000, "output": 0},
+                       at="2026-06-01T17:00Z", variants={"window": "off-peak"})
+    assert (quote.variant, quote.total) == ((), Decimal("0.55"))  # in the window, which it does not price
+
+
+def test_regression_explain_walks_a_record_through_the_window_that_priced_it(book):
+    """`explain` priced an off-peak record at the model's own rates while the bill took the window's."""
+    from ratecard.trace import explain_record
+    trace = explain_record(book, _record("2026-06-01T17:00Z"))
+    steps = {step.name: step for step in trace.steps}
+    assert steps["variant"].summary == "variant off-peak"
+    assert "input: 1000000 x 0.135 / 1000000 = 0.135" in [step.summary for step in trace.steps]
+    assert trace.totals.billed == Decimal("0.135")

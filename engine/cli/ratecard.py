@@ -279,7 +279,7 @@ def _bill(args: argparse.Namespace) -> int:
     plan = plan_outputs(args.out, args.rejects, args.usage, read=[args.book, *book.source_files])
     _check_currency(book, args.currency)
     usage = read_usage(args.usage, input_format=args.input_format)
-    engine = choose_engine(args.engine, usage, book)
+    engine = choose_engine(args.engine, usage)
     with progress_display(sys.stderr) as progress, BillOutputs(plan, on_wait=_say_waiting) as outputs:
         if engine == "duckdb":
             from ..sql.duck import MEMORY_LIMIT, bill as duckdb_bill
@@ -312,11 +312,10 @@ def _bill(args: argparse.Namespace) -> int:
 AUTO_DUCKDB_BYTES = 64 << 20  # about a million usage records
 
 
-def choose_engine(asked: str, usage: UsageFiles, book: PriceBook | None = None) -> str:
+def choose_engine(asked: str, usage: UsageFiles) -> str:
     """The engine a bill runs on: as asked, or for `auto` DuckDB when it is installed and the usage is Parquet
-    or large (at least AUTO_DUCKDB_BYTES of files), else the Python engine (always, for a book with time
-    windows: the SQL engines do not bill them yet)."""
-    if asked == "python" or (asked == "auto" and book is not None and book.windows):
+    or large (at least AUTO_DUCKDB_BYTES of files), else the Python engine."""
+    if asked == "python":
         return "python"
     installed = all(importlib.util.find_spec(name) is not None for name in ("duckdb", "pyarrow"))
     if asked == "duckdb":

@@ -44,7 +44,7 @@ import attrs
 from ..errors import RatecardError
 from ..limits import LATEST, MAX_COUNT_DIGITS, MAX_REQUESTS
 from ..locations import location
-from ..moments import instant_of
+from ..moments import MINUTE_US, WINDOW_FIELD, instant_of
 from ..rating import CYCLE_SECONDS
 from ..records import REQUIRED_TOKENS, UsageMeters
 from ..tables import NO_PRICES, Offer, PriceBook, Tier, variant_key
@@ -190,6 +190,11 @@ def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _key(values: list[str]) -> str:
+    """A variant's text from its values (NULL: none), `+` between them (`tables.variant_key`)."""
+    return f"concat_ws('+', {', '.join(values)})" if values else "''"
+
+
 def _trim(expression: str) -> str:
     """`expression.strip()`. Trimming a set of characters is slow (in DuckDB, ten times a plain trim), and
     nearly every value starts and ends with a character outside it: only those that do not are trimmed."""
@@ -229,9 +234,6 @@ class _Builder:
         if currency not in book.currencies:
             raise SqlUnsupported(f"{book.name} has no prices in {currency!r}", "it prices in "
                                  + ", ".join(book.currencies))
-        if book.windows:
-            raise SqlUnsupported(f"{book.name} prices time windows ({', '.join(w.name for w in book.windows)}), which "
-                                 "the SQL engines do not bill yet", "bill it with the Python engine: --engine python")
         self.book = book
         self.currency = currency
         meters = UsageMeters.of(book)
@@ -403,12 +405,44 @@ class _Builder:
   FROM ratecard_usage)"""
 
     def _variant_key(self) -> str:
-        """The record's variant: its values, in the book's field order, `+` between (`tables.variant_key`)."""
+        """The record's variant fields, trimmed, empty as NULL: `vf_0`, `vf_1`, ... in the book's field order."""
+        return "".join(f"\n    nullif({_trim(chr(34) + field + chr(34))}, '') AS vf_{i},"
+                       for i, field in enumerate(self.book.variant_fields))
+
+    def _variant_join(self, named: str) -> tuple[str, str]:
+        """The join of a record's variant offer, and the expression of its being offered at all (`tables.
+        variant_offer`): each value one of its field's, a window named only by a record in it, and the offer of
+        the record's values with its time window in their place (`tables.variant_key`) where the model prices
+        that, else of its values alone. The model's own offer says E102/E103; the variant's, E110."""
         fields = self.book.variant_fields
         if not fields:
-            return ""
-        values = ", ".join(f"nullif({_trim(chr(34) + field + chr(34))}, '')" for field in fields)
-        return f"\n    concat_ws('+', {values}) AS variant_key,"
+            return (f"LEFT JOIN offers AS o ON o.model = mk.model AND o.region_id = {named} AND o.variant = ''",
+                    "o.offer_id IS NOT NULL")
+        window = self._time_window()
+        plain = _key([f"c.vf_{i}" for i, field in enumerate(fields) if field != WINDOW_FIELD])
+        timed = _key([window if field == WINDOW_FIELD else f"c.vf_{i}" for i, field in enumerate(fields)])
+        valid = " AND ".join(
+            f"(c.vf_{i} IS NULL OR c.vf_{i} = {window})" if field == WINDOW_FIELD else
+            f"(c.vf_{i} IS NULL OR c.vf_{i} IN ({', '.join(literal(n) for n, v in self.book.variants.items() if v.field == field)}))"
+            for i, field in enumerate(fields))
+        on = f"ON {{0}}.model = mk.model AND {{0}}.region_id = {named}"
+        timed_join = (f"\n  LEFT JOIN offers AS ow {on.format('ow')} AND ow.variant = {timed}"
+                      if self.book.windows else "")
+        chosen = f"coalesce(ow.variant, {plain})" if timed_join else plain
+        return (f"LEFT JOIN offers AS ob {on.format('ob')} AND ob.variant = ''{timed_join}\n"
+                f"  LEFT JOIN offers AS o {on.format('o')} AND {valid} AND o.variant = {chosen}",
+                "ob.offer_id IS NOT NULL")
+
+    def _time_window(self) -> str:
+        """The time window of the record's instant (`moments.ClockWindow.contains`), NULL outside every one."""
+        cases = []
+        for variant in self.book.windows:
+            clock = variant.window
+            local = f"(((c.instant // {MINUTE_US} + {clock.shift}) % {clock.period} + {clock.period}) % {clock.period})"
+            inside = (f"{local} >= {clock.start} AND {local} < {clock.end}" if clock.start < clock.end
+                      else f"({local} >= {clock.start} OR {local} < {clock.end})")
+            cases.append(f"WHEN {inside} THEN {literal(variant.name)}")
+        return f"(CASE {' '.join(cases)} END)" if cases else "CAST(NULL AS VARCHAR)"
 
     def _odd_texts(self) -> str:
         return (f"WITH {self._fields()},\n{self._timestamp_parts()}\n"
@@ -479,17 +513,14 @@ counted AS (
         names = ("LEFT JOIN names AS n ON n.text = c.region" if self.region_names is not None else
                  "LEFT JOIN names AS n1 ON n1.text = c.region LEFT JOIN names AS n2 ON n2.text = lower(c.region)")
         named = "n.region_id" if self.region_names is not None else "coalesce(n1.region_id, n2.region_id)"
-        variant, offered, base = "''", "o.offer_id IS NOT NULL", ""
-        if self.book.variant_fields:  # the model's own offer says E102/E103; the variant's, E110
-            variant, offered = "c.variant_key", "ob.offer_id IS NOT NULL"
-            base = f"\n  LEFT JOIN offers AS ob ON ob.model = mk.model AND ob.region_id = {named} AND ob.variant = ''"
+        offer_join, offered = self._variant_join(named)
         return f"""placed AS (
   SELECT c.*, o.offer_id, o.region_id, o.model AS offer_model, o.variant AS offer_variant, {named} AS named_region,
     mk.model IS NOT NULL AS known_model, {offered} AS offered, rt.table_id, t.tier_id, {cycle_start} AS cycle
   FROM counted AS c
   {names}
-  LEFT JOIN models AS mk ON mk.text = c.model{base}
-  LEFT JOIN offers AS o ON o.model = mk.model AND o.region_id = {named} AND o.variant = {variant}
+  LEFT JOIN models AS mk ON mk.text = c.model
+  {offer_join}
   LEFT JOIN rate_tables AS rt ON rt.offer_id = o.offer_id
     AND (rt.start_us IS NULL OR c.instant >= rt.start_us) AND (rt.end_us IS NULL OR c.instant < rt.end_us)
   LEFT JOIN tiers AS t ON t.table_id = rt.table_id AND (t.after IS NULL OR {selector} > t.after)
