@@ -120,6 +120,8 @@ class _Checker:
         self.zone = None
         self.meter_units: dict[str, tuple[Unit, ast.Rate]] = {}  # meter -> its unit, and the first rate saying so
         self.variant_values: dict[str, str] = {}  # a variant value -> its field
+        self.window_minutes: dict[str, set[int]] = {}  # a well-formed time window -> the minutes of a week it covers
+        self.every_model_windows: list[str] = []  # windows with a multiplier of the book's: every model prices them
 
     def error(self, code: str, message: str, span: Span, hint: str | None = None) -> None:
         self.found.append(Diagnostic(code, message, span, hint, ERROR))
@@ -642,12 +644,12 @@ class _Checker:
 
     def _windows(self, book: ast.Book, fields: dict) -> None:
         """`window NAME = [DAY] HH:MM to [DAY] HH:MM in ZONE [* N]`: values of the variant field `window`, chosen by
-        the time of a request; well formed, and no two covering the same minute."""
+        the time of a request; well formed. Windows may overlap (two models' peak hours), but no model prices two
+        that do: two with the book's multipliers are priced by every model (`_model_windows`)."""
         windows = book.all(ast.TimeWindow)
         if windows and WINDOW_FIELD in fields:
             self.error(BAD_VARIANT, f"'{WINDOW_FIELD}' is the field of the book's time windows",
                        fields[WINDOW_FIELD].name.span, "give this variant field another name")
-        covered: list[tuple[ast.TimeWindow, set[int]]] = []
         for window in windows:
             name = window.name.text
             if name in self.variant_values:
@@ -660,14 +662,29 @@ class _Checker:
             clock = self._clock_window(window)
             if clock is None:
                 continue
-            minutes = clock.week_minutes()
-            for other, taken in covered:
-                if minutes & taken:
-                    self.error(OVERLAPPING_WINDOWS, f"windows '{name}' and '{other.name.text}' cover the same "
-                               "times", window.span, "a request falls in one window at most: make them meet, "
-                               "not overlap")
-                    break
-            covered.append((window, minutes))
+            minutes = self.window_minutes[name] = clock.week_minutes()
+            if window.multiplier is None:
+                continue
+            other = next((n for n in self.every_model_windows if minutes & self.window_minutes[n]), None)
+            if other is not None:
+                self.error(OVERLAPPING_WINDOWS, f"windows '{name}' and '{other}' cover the same times, and every "
+                           "model prices both (the book's multipliers)", window.span,
+                           "a request falls in one window of a model at most: make them meet, not overlap")
+            self.every_model_windows.append(name)
+
+    def _model_windows(self, model: ast.Model) -> None:
+        """The time windows a model prices (its own variants, and the book's with a multiplier) never overlap."""
+        priced = list(self.every_model_windows)
+        for variant in model.variants:
+            name = variant.name.text
+            if name not in self.window_minutes or name in priced:
+                continue
+            other = next((n for n in priced if self.window_minutes[name] & self.window_minutes[n]), None)
+            if other is not None:
+                self.error(OVERLAPPING_WINDOWS, f"model '{model.name.text}' prices windows '{name}' and '{other}', "
+                           "which cover the same times", variant.span,
+                           "a request falls in one window of a model at most: make them meet, not overlap")
+            priced.append(name)
 
     def _clock_window(self, window: ast.TimeWindow) -> ClockWindow | None:
         """The window's minutes and zone, or None (reported) when it is not well formed."""
@@ -713,6 +730,7 @@ class _Checker:
     def _model_variants(self, model: ast.Model, base: dict[str, list[ast.RateTable]]) -> None:
         """A model's variants: declared values, each once; own tables only where the model has tables, pricing
         only its rates, in its tiers, never two in force at once in a region."""
+        self._model_windows(model)
         seen: dict[str, ast.ModelVariant] = {}
         types = set(model.token_types())
         for variant in model.variants:

@@ -207,9 +207,10 @@ class _Compiler:
                     for name in chosen:
                         factor = _EXACT.multiply(factor, factors.get(name, Decimal(1)))
                     combined[chosen] = self.variant_offer(offer, chosen, tables, factor)
-            windowed = any(self.variants[name].window is not None for combination in combined for name in combination)
-            result[region_id] = (attrs.evolve(offer, variants=combined, windowed=windowed, dated=offer.dated or windowed)
-                                 if combined else offer)
+            windows = tuple(name for name in self.variants if self.variants[name].window is not None
+                            and any(name in combination for combination in combined))
+            result[region_id] = (attrs.evolve(offer, variants=combined, windows=windows,
+                                              dated=offer.dated or bool(windows)) if combined else offer)
         return result
 
     def variant_offer(self, base: Offer, chosen: tuple[str, ...], own: list[list[TierTable]], factor: Decimal) -> Offer:

@@ -34,7 +34,7 @@ from .tables import (
     require_currency,
     table_at,
     variant_offer,
-    window_at,
+    windows_at,
 )
 
 if TYPE_CHECKING:
@@ -193,14 +193,13 @@ def quote(book: PriceBook, region: str, model: str, tokens: Mapping[str, int], r
     if type(tokens) is not dict or type(requests) is not int or not 1 <= requests <= MAX_REQUESTS:
         _check_arguments(region, model, tokens, requests)
     if variants:
-        offer = variant_offer(book, offer, variants,
-                              window_at(book, to_moment(book, at)) if offer.windowed or book.windows else None)
+        offer = variant_offer(book, offer, variants, windows_at(book, to_moment(book, at)) if book.windows else ())
     if at is None and not offer.dated:
         moment, table = None, offer.tables[0]
     else:
         moment = to_moment(book, at)
-        if offer.windowed:  # the model's own offer, with no variant asked: the time window alone
-            offer = variant_offer(book, offer, (), window_at(book, moment))
+        if offer.windows:  # the model's own offer, with no variant asked: the time window alone
+            offer = variant_offer(book, offer, (), windows_at(book, moment))
         table = table_at(book, offer, moment)
     currency = book.currency if currency is None else require_currency(book, currency)
     selector = offer.selector

@@ -45,7 +45,7 @@ from .tables import (
     find_offer,
     no_price_error,
     require_currency,
-    request_window,
+    request_windows,
     select_tier,
     selector_count,
     table_at,
@@ -188,8 +188,8 @@ class Rater:
               variant: tuple[tuple[str, str], ...] = ()) -> RatedRecord:
         """Put a validated record on the bill: its offer (in its variant), tier, tokens, cycle and trial."""
         offer = self._offers.get((region, model)) or self.offer(region, model)
-        if variant or offer.windowed:
-            offer = self.variant(offer, variant, request_window(self.book, offer, variant, instant))
+        if variant or offer.windows:
+            offer = self.variant(offer, variant, request_windows(self.book, offer, variant, instant))
         table = offer.tables[0] if not offer.dated else table_at(self.book, offer, from_instant(instant))
         tier = select_tier(table, offer, selector_count(offer.selector, token_types, counts))
         plan = self._plans.get((tier, token_types)) or self.plan(offer, tier, token_types)
@@ -222,14 +222,14 @@ class Rater:
             raise found
         return found
 
-    def variant(self, offer: Offer, variant: tuple[tuple[str, str], ...], window: str | None = None) -> Offer:
-        """The offer in the variant a record names ((field, value) pairs) and the time window it falls in (cached),
-        or the error that says why there is none."""
-        key = (offer, variant, window)
+    def variant(self, offer: Offer, variant: tuple[tuple[str, str], ...], windows: tuple[str, ...] = ()) -> Offer:
+        """The offer in the variant a record names ((field, value) pairs) and the time windows it falls in
+        (cached), or the error that says why there is none."""
+        key = (offer, variant, windows)
         found = self._variants.get(key)
         if found is None:
             try:
-                found = variant_offer(self.book, offer, dict(variant), window)
+                found = variant_offer(self.book, offer, dict(variant), windows)
             except PricingError as error:
                 found = error
             self._variants[key] = found

@@ -135,7 +135,7 @@ class Offer:
     variant: tuple[str, ...] = ()  # the variant values it prices (in the book's field order); () for the model's own
     # On the model's own offer: every combination of variant values priced here, by its values in field order.
     variants: Mapping[tuple[str, ...], Offer] = attrs.field(factory=dict)
-    windowed: bool = False  # on the model's own offer: it prices a time window (so a request's time matters)
+    windows: tuple[str, ...] = ()  # on the model's own offer: the time windows it prices (no two overlap)
 
 
 @frozen
@@ -307,10 +307,10 @@ def variant_key(variant: tuple[str, ...]) -> str:
     return "+".join(variant)
 
 
-def requested_variants(book: PriceBook, variants, window: str | None = None) -> tuple[str, ...]:
+def requested_variants(book: PriceBook, variants, windows: tuple[str, ...] = ()) -> tuple[str, ...]:
     """The variant values a request names: one value, several, or a mapping of variant fields to values (empty
     values: none). A value given for a field must be one of that field's. A time window is the request's time's
-    to choose: one named is dropped when it is `window`, the window the request falls in, and refused if not."""
+    to choose: one named is dropped when it is one of `windows`, those the request falls in, and refused if not."""
     if isinstance(variants, str):
         pairs: Iterable = ((None, variants),)
     elif isinstance(variants, Mapping):
@@ -327,7 +327,7 @@ def requested_variants(book: PriceBook, variants, window: str | None = None) -> 
                                    f"give it as {declared.field}, or a value of {field}: "
                                    + (", ".join(n for n, v in book.variants.items() if v.field == field) or "none"))
         if declared is not None and declared.field == WINDOW_FIELD:
-            if name != window:
+            if name not in windows:
                 raise VariantNotPriced(f"the request is not in the time window '{name}'",
                                        "the time of a request chooses its window: leave the window out")
             continue
@@ -335,26 +335,28 @@ def requested_variants(book: PriceBook, variants, window: str | None = None) -> 
     return tuple(names)
 
 
-def request_window(book: PriceBook, offer: Offer, variants, instant: int) -> str | None:
-    """The time window that a request at `instant` may be priced in: looked for when the model prices a window
-    or the request names variants (which may name its window), else None."""
-    return window_of(book, instant) if offer.windowed or (variants and book.windows) else None
+def request_windows(book: PriceBook, offer: Offer, variants, instant: int) -> tuple[str, ...]:
+    """The time windows that a request at `instant` falls in, looked for when the model prices a window or the
+    request names variants (which may name a window), else none."""
+    return windows_of(book, instant) if offer.windows or (variants and book.windows) else ()
 
 
-def window_at(book: PriceBook, at: datetime) -> str | None:
-    """The time window `at` falls in, if any (windows never overlap: `check` sees to it)."""
-    return window_of(book, instant_of(at))
+def windows_at(book: PriceBook, at: datetime) -> tuple[str, ...]:
+    """The book's time windows `at` falls in (windows of different models may overlap), in the book's order."""
+    return windows_of(book, instant_of(at))
 
 
-def window_of(book: PriceBook, instant: int) -> str | None:
-    """The time window of an instant (microseconds since the epoch), if any."""
-    return next((window.name for window in book.windows if window.window.contains(instant)), None)
+def windows_of(book: PriceBook, instant: int) -> tuple[str, ...]:
+    """The book's time windows an instant (microseconds since the epoch) falls in, in the book's order."""
+    return tuple(window.name for window in book.windows if window.window.contains(instant))
 
 
-def variant_offer(book: PriceBook, offer: Offer, variants, window: str | None = None) -> Offer:
-    """The offer in the variant the request names, in the time `window` it falls in when the model prices that
-    (with the variant), else without it; the offer itself when it names none; or the reason there is no price."""
-    names = requested_variants(book, variants, window)
+def variant_offer(book: PriceBook, offer: Offer, variants, windows: tuple[str, ...] = ()) -> Offer:
+    """The offer in the variant the request names, in the time window it falls in (of `windows`) when the model
+    prices that (with the variant), else without it; the offer itself when it names none; or the reason there is
+    no price."""
+    names = requested_variants(book, variants, windows)
+    window = next((name for name in windows if name in offer.windows), None)  # one at most: `check` sees to it
     order = {field: rank for rank, field in enumerate(book.variant_fields)}
     if window is not None:
         try:

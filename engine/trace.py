@@ -44,7 +44,7 @@ from .tables import (
     Tier,
     TierTable,
     find_offer,
-    request_window,
+    request_windows,
     resolve_region,
     select_tier,
     selector_count,
@@ -306,9 +306,9 @@ class _Walk:
         except PricingError as error:
             raise _Failed("table", error) from None
         variant = self.rater.placed_variant
-        if variant or offer.windowed:
+        if variant or offer.windows:
             try:
-                offer = variant_offer(book, offer, dict(variant), request_window(book, offer, variant, instant))
+                offer = variant_offer(book, offer, dict(variant), request_windows(book, offer, variant, instant))
             except PricingError as error:
                 raise _Failed("variant", error) from None
             if offer.variant:

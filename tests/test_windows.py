@@ -137,3 +137,17 @@ def test_regression_explain_walks_a_record_through_the_window_that_priced_it(boo
     assert steps["variant"].summary == "variant off-peak"
     assert "input: 1000000 x 0.135 / 1000000 = 0.135" in [step.summary for step in trace.steps]
     assert trace.totals.billed == Decimal("0.135")
+
+
+def test_windows_of_different_models_may_overlap_and_each_model_takes_its_own():
+    """tests/books/windows.rules: Sunday 02:00 UTC is in the weekend window (Sunday 09:00 UTC+8 on) and in
+    deepseek-v4-flash's morning peak; each model prices the one it has. Hand-worked from the book's header."""
+    from pathlib import Path
+    windows = ratecard.load(str(Path(__file__).parent / "books" / "windows.rules"))
+    at, tokens = "2026-05-10T02:00Z", {"input": 1_000_000, "output": 1_000_000}
+    chat = windows.quote(region="global", model="deepseek-chat", tokens=tokens, at=at)
+    flash = windows.quote(region="global", model="deepseek-v4-flash", tokens=tokens, at=at, variants={"window": "weekend"})
+    assert (chat.variant, chat.total) == (("weekend",), Decimal("1.233"))  # (0.27 + 1.10) * 0.9
+    assert (flash.variant, flash.total) == (("v4-peak-morning",), Decimal("1.5"))  # 0.3 + 1.2
+    quiet = windows.quote(region="global", model="deepseek-v4-flash", tokens=tokens, at="2026-05-10T05:00Z")
+    assert (quiet.variant, quiet.total) == ((), Decimal("0.42"))  # between its peaks, in a weekend it does not price

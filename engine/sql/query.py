@@ -299,10 +299,16 @@ class _Builder:
         return f"{name} AS (SELECT * FROM (VALUES {', '.join(rows)}) AS v({columns}))"
 
     def _offers_table(self) -> str:
-        rows = [f"({i}, {literal(o.model)}, {literal(o.region.id)}, {literal(variant_key(o.variant))})"
-                for i, o in enumerate(self.offers)]
-        return self._values("offers", "offer_id, model, region_id, variant", rows,
-                            "0 AS offer_id, '' AS model, '' AS region_id, '' AS variant")
+        """Each offer: its variant's text, and that text without its time window (`base_variant`) and the window."""
+        rows = []
+        for i, o in enumerate(self.offers):
+            window = next((name for name in o.variant if self.book.variants[name].field == WINDOW_FIELD), "")
+            base = variant_key(tuple(name for name in o.variant if name != window))
+            rows.append(f"({i}, {literal(o.model)}, {literal(o.region.id)}, {literal(variant_key(o.variant))}, "
+                        f"{literal(base)}, {literal(window)})")
+        return self._values("offers", "offer_id, model, region_id, variant, base_variant, time_window", rows,
+                            "0 AS offer_id, '' AS model, '' AS region_id, '' AS variant, '' AS base_variant, "
+                            "'' AS time_window")
 
     def _models_table(self) -> str:
         """Each name a record may give a model (its ID, or an alias, exactly as written) and the model's ID."""
@@ -412,37 +418,37 @@ class _Builder:
     def _variant_join(self, named: str) -> tuple[str, str]:
         """The join of a record's variant offer, and the expression of its being offered at all (`tables.
         variant_offer`): each value one of its field's, a window named only by a record in it, and the offer of
-        the record's values with its time window in their place (`tables.variant_key`) where the model prices
-        that, else of its values alone. The model's own offer says E102/E103; the variant's, E110."""
+        its values with the model's time window that the record is in (one at most: `check` sees to it) where
+        the model prices that, else of its values alone. The model's own offer says E102/E103; the variant's,
+        E110."""
         fields = self.book.variant_fields
         if not fields:
             return (f"LEFT JOIN offers AS o ON o.model = mk.model AND o.region_id = {named} AND o.variant = ''",
                     "o.offer_id IS NOT NULL")
-        window = self._time_window()
         plain = _key([f"c.vf_{i}" for i, field in enumerate(fields) if field != WINDOW_FIELD])
-        timed = _key([window if field == WINDOW_FIELD else f"c.vf_{i}" for i, field in enumerate(fields)])
         valid = " AND ".join(
-            f"(c.vf_{i} IS NULL OR c.vf_{i} = {window})" if field == WINDOW_FIELD else
+            f"(c.vf_{i} IS NULL OR {self._in_window(f'c.vf_{i}')})" if field == WINDOW_FIELD else
             f"(c.vf_{i} IS NULL OR c.vf_{i} IN ({', '.join(literal(n) for n, v in self.book.variants.items() if v.field == field)}))"
             for i, field in enumerate(fields))
         on = f"ON {{0}}.model = mk.model AND {{0}}.region_id = {named}"
-        timed_join = (f"\n  LEFT JOIN offers AS ow {on.format('ow')} AND ow.variant = {timed}"
-                      if self.book.windows else "")
+        timed_join = (f"\n  LEFT JOIN offers AS ow {on.format('ow')} AND ow.base_variant = {plain} "
+                      f"AND ow.time_window <> '' AND {self._in_window('ow.time_window')}" if self.book.windows else "")
         chosen = f"coalesce(ow.variant, {plain})" if timed_join else plain
         return (f"LEFT JOIN offers AS ob {on.format('ob')} AND ob.variant = ''{timed_join}\n"
                 f"  LEFT JOIN offers AS o {on.format('o')} AND {valid} AND o.variant = {chosen}",
                 "ob.offer_id IS NOT NULL")
 
-    def _time_window(self) -> str:
-        """The time window of the record's instant (`moments.ClockWindow.contains`), NULL outside every one."""
+    def _in_window(self, name: str) -> str:
+        """Whether the record's instant is in the time window named by `name` (`moments.ClockWindow.contains`);
+        false for a name that is no window."""
         cases = []
         for variant in self.book.windows:
             clock = variant.window
             local = f"(((c.instant // {MINUTE_US} + {clock.shift}) % {clock.period} + {clock.period}) % {clock.period})"
             inside = (f"{local} >= {clock.start} AND {local} < {clock.end}" if clock.start < clock.end
                       else f"({local} >= {clock.start} OR {local} < {clock.end})")
-            cases.append(f"WHEN {inside} THEN {literal(variant.name)}")
-        return f"(CASE {' '.join(cases)} END)" if cases else "CAST(NULL AS VARCHAR)"
+            cases.append(f"WHEN {literal(variant.name)} THEN {inside}")
+        return f"coalesce(CASE {name} {' '.join(cases)} END, false)" if cases else "false"
 
     def _odd_texts(self) -> str:
         return (f"WITH {self._fields()},\n{self._timestamp_parts()}\n"
