@@ -186,7 +186,8 @@ def test_cli_imports_one_provider(tmp_path, capsys, monkeypatch):
 def test_cli_markdown_report_by_default(tmp_path, capsys):
     assert main(["import", "genai-prices", "--provider", "deepseek", "--out", str(tmp_path)]) == 0
     text = (tmp_path / "import-report.md").read_text(encoding="utf-8")
-    assert "NOT imported [time-of-day price]" in text
+    assert "deepseek-chat: imported" in text or "deepseek-chat" in text
+    assert "NOT imported [time-of-day price]" not in text  # DeepSeek's hours are windows now
     assert "imported" in capsys.readouterr().err
 
 
@@ -243,3 +244,23 @@ def test_service_tiers_and_batch_are_imported_as_variants(imported):
     with pytest.raises(ratecard.RatecardError) as raised:
         total("2026-11-01T00:00Z", ("flex", "batch"))
     assert raised.value.code == "E110"
+
+
+def test_deepseeks_hours_are_imported_as_windows_and_quote_as_calc_price():
+    """genai-prices 0.2.5 prices deepseek-chat at $0.135 input per 1M tokens, and at $0.27 from 00:30 to 16:30 UTC
+    (a TimeOfDateConstraint after the plain price); deepseek-v4-flash has two such windows and dated prices."""
+    from datetime import UTC, datetime
+    books, report = importer.import_catalogue(["deepseek"])
+    (book,) = books
+    assert "  window utc-0030-to-1630 = 00:30 to 16:30 in UTC\n" in book.text
+    assert "    variant utc-0030-to-1630 {\n      api   { input 0.27   cache_read 0.07   output 1.1 }" in book.text
+    assert all(entry.imported for entry in report.entries if entry.model.startswith(("deepseek-chat", "deepseek-v4")))
+    provider = next(p for p in importer.catalogue()[1] if p.id == "deepseek")
+    chat = next(spec for spec in book.models if spec.id == "deepseek-chat")
+    tokens = {"input": 1_000_000, "cache_read": 0, "output": 0}
+    for at, total in [(datetime(2026, 6, 1, 0, 29, 59, 999999, tzinfo=UTC), Decimal("0.135")),
+                      (datetime(2026, 6, 1, 0, 30, tzinfo=UTC), Decimal("0.27")),
+                      (datetime(2026, 6, 1, 16, 29, tzinfo=UTC), Decimal("0.27")),
+                      (datetime(2026, 6, 1, 16, 30, tzinfo=UTC), Decimal("0.135"))]:
+        assert importer.calc_total(provider, chat, tokens, at) == total
+        assert book.book.quote(region="api", model="deepseek-chat", tokens=tokens, at=at).total == total

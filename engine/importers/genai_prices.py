@@ -14,7 +14,11 @@ How the catalogue prices a request (genai-prices 0.2, `ModelPrice.calc_price`):
   `S1 < T <= S2`. A rate without tiers has the same price in every row.
 - `ConditionalPrice` with a `StartDateConstraint`: the latest started price applies from UTC
   midnight of its date (the first price also before its own date): `p0, p1 from DATE`.
-  A `TimeOfDateConstraint` (off-peak hours) has no counterpart in the language.
+- `ConditionalPrice` with a `TimeOfDateConstraint` (DeepSeek's hours; after the dated prices, so
+  it wins whatever the date): a daily time window in UTC, named by its hours
+  (`window utc-0030-to-1630 = 00:30 to 16:30 in UTC`), that the model prices with its own rates
+  (`variant utc-0030-to-1630 { api { ... } }`). Windows of two models may overlap; one model's
+  may not, and its window must price the same types as the model (a window replaces every price).
 - `match` logic: only exact-equality names (`equals`, under `or`) become `alias`es.
 - Units other than tokens become rates in their own unit (`METERS`): a price per 1K web
   searches is `web 10 per 1K searches` (usage column `web_searches`, the catalogue's own key),
@@ -35,9 +39,10 @@ from __future__ import annotations
 import itertools
 import random
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, localcontext
 
+from ..moments import WINDOW_FIELD
 from ..units import BY_WORD
 from .common import (Entry, ProviderBook, Report, SourceMissing, UnknownProvider, first_error, is_name, make_name,
                      number, quoted)
@@ -133,6 +138,8 @@ class ModelSpec:
     fees: list[str] = field(default_factory=list)  # meters paid once per request: never in a usage
     variants: list[VariantSpec] = field(default_factory=list)  # in the model's list order
     exclusive: list[tuple[str, str]] = field(default_factory=list)  # the book's variant fields no request combines
+    windows: list[WindowSpec] = field(default_factory=list)  # its time-of-day prices' hours (UTC)
+    window_prices: list[VariantSpec] = field(default_factory=list)  # the model's own rates in each window
 
     def contexts(self) -> list[dict[str, str]]:
         """The request contexts that exercise its variants: none, each value, and each pair of values of two
@@ -176,7 +183,7 @@ class ModelSpec:
             lines.append(f"  {region} {{")
             lines += [f"    {row}" for row in rows]
             lines.append("  }")
-        for variant in self.variants:
+        for variant in (*self.variants, *self.window_prices):
             lines += variant.block(self, region)
         lines.append("}")
         return "\n".join(lines)
@@ -195,7 +202,9 @@ class ModelSpec:
 
 
 def _periods(model) -> list[tuple[date | None, object]]:
-    from genai_prices.types import ModelPrice, StartDateConstraint
+    """The model's prices by date: (from, ModelPrice), the first from always. Its time-of-day prices are
+    `_windows`' (the list's tail)."""
+    from genai_prices.types import ModelPrice, StartDateConstraint, TimeOfDateConstraint
 
     if isinstance(model.prices, ModelPrice):
         return [(None, model.prices)]
@@ -204,6 +213,14 @@ def _periods(model) -> list[tuple[date | None, object]]:
     periods: list[tuple[date | None, object]] = []
     for i, conditional in enumerate(model.prices):
         c = conditional.constraint
+        if isinstance(c, TimeOfDateConstraint):
+            if not periods:
+                raise Skip("time-of-day price", f"a price applies only between {c.start_time} and {c.end_time} UTC "
+                           "each day, and no price outside those hours comes before it")
+            if any(not isinstance(later.constraint, TimeOfDateConstraint) for later in model.prices[i:]):
+                raise Skip("time-of-day price", f"a dated price follows the one between {c.start_time} and "
+                           f"{c.end_time} UTC each day, so the hours win only until that date")
+            break
         if c is None:
             if i:
                 raise Skip("unconditional price after a dated one",
@@ -214,9 +231,65 @@ def _periods(model) -> list[tuple[date | None, object]]:
                 raise Skip("price dates out of order", f"price from {c.start_date} follows one from {periods[-1][0]}")
             periods.append((None if i == 0 else c.start_date, conditional.prices))
         else:
-            raise Skip("time-of-day price", f"a price applies only between {c.start_time} and {c.end_time} UTC "
-                       "each day (off-peak hours); the language has no time-of-day windows")
+            raise Skip("unknown constraint", f"price #{i + 1} has a {type(c).__name__}, which the importer does not know")
     return periods
+
+
+@dataclass
+class WindowSpec:
+    """A daily time window of the catalogue (UTC), in minutes after midnight: the book's `window` statement."""
+
+    start: int
+    end: int
+
+    @property
+    def name(self) -> str:
+        return f"utc-{_clock(self.start).replace(':', '')}-to-{_clock(self.end).replace(':', '')}"
+
+    def statement(self) -> str:
+        return f"window {self.name} = {_clock(self.start)} to {_clock(self.end)} in UTC"
+
+    def minutes(self) -> set[int]:
+        if self.start < self.end:
+            return set(range(self.start, self.end))
+        return set(range(self.start, 1440)) | set(range(self.end))
+
+
+def _utc_time(moment: time) -> time:
+    """A time of day in UTC, as calc_price reads it (a time without a zone is UTC's)."""
+    if moment.tzinfo is None:
+        return moment
+    return datetime.combine(date(1970, 1, 1), moment).astimezone(UTC).time()
+
+
+def _clock(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _windows(model) -> list[tuple[WindowSpec, object]]:
+    """The model's time-of-day prices: (window, ModelPrice), each on whole minutes, no two overlapping."""
+    from genai_prices.types import ModelPrice, TimeOfDateConstraint
+
+    if isinstance(model.prices, ModelPrice):
+        return []
+    found: list[tuple[WindowSpec, object]] = []
+    for conditional in model.prices:
+        c = conditional.constraint
+        if not isinstance(c, TimeOfDateConstraint):
+            continue
+        edges = [_utc_time(t) for t in (c.start_time, c.end_time)]
+        if any(t.second or t.microsecond for t in edges):
+            raise Skip("time-of-day price", f"a price applies between {c.start_time} and {c.end_time} UTC each "
+                       "day; a window starts and ends on a whole minute")
+        window = WindowSpec(*(t.hour * 60 + t.minute for t in edges))
+        if window.start == window.end:
+            raise Skip("time-of-day price", f"a price applies from {c.start_time} to {c.end_time} UTC, all day")
+        clash = next((w for w, _ in found if w.minutes() & window.minutes()), None)
+        if clash is not None:
+            raise Skip("time-of-day price", f"its hours {window.name} and {clash.name} overlap (calc_price takes "
+                       "the later one there); a model's windows may not")
+        found.append((window, conditional.prices))
+    return found
 
 
 def _stand_in(key: str, priced: list[str], registry) -> str | None:
@@ -353,13 +426,25 @@ def model_spec(model, registry) -> ModelSpec:
                         "other token types are not accepted")
     variants = _variants(model, dict(zip(allkeys, types)), scales, bounds)
     dates = sorted({*dates, *(d for v in variants for period in v.periods for d in period[:2] if d is not None)})
+    windows = _windows(model)
+    if windows and variants:
+        raise Skip("time-of-day price", "it has both time-of-day prices and price variants; how calc_price stacks "
+                   "them is not carried over")
+    window_prices = []
+    for window, prices in windows:
+        here = _priced(prices)
+        if set(here) != set(allkeys):
+            raise Skip("time-of-day price", f"in its hours {window.name} it prices {', '.join(here) or 'nothing'}, "
+                       f"outside them {', '.join(allkeys)}: a window gives its own price to each rate of the model")
+        rows = _own_rows(here, dict(zip(allkeys, types)), scales, bounds, f"price in the hours {window.name}")
+        window_prices.append(VariantSpec(WINDOW_FIELD, window.name, [(None, None, rows)]))
     return ModelSpec(model.id, title, aliases, types, input_types, bounds, dates, cells, notes, usage_keys, rate_units,
-                     fees, variants)
+                     fees, variants, windows=[w for w, _ in windows], window_prices=window_prices)
 
 
 def _variants(model, meters: dict[str, str], scales: dict, bounds: list[int]) -> list[VariantSpec]:
     """The model's price variants, one per value, period by period as calc_price resolves them."""
-    from genai_prices.types import StartDateConstraint, TieredPrices
+    from genai_prices.types import StartDateConstraint
 
     groups: dict[tuple[str, str], list] = {}  # (field, value) -> its entries, in list order
     for entry in model.price_variants or ():
@@ -367,8 +452,8 @@ def _variants(model, meters: dict[str, str], scales: dict, bounds: list[int]) ->
             raise Skip("price variants", "a price variant selected by several request fields at once ("
                        + ", ".join(f"{k}={v}" for k, v in entry.when.items()) + ")")
         if entry.constraint is not None and not isinstance(entry.constraint, StartDateConstraint):
-            raise Skip("time-of-day price", "a price variant applies only at some hours of the day; the language "
-                       "has no time-of-day windows")
+            raise Skip("time-of-day price", "a price variant applies only at some hours of the day each day; "
+                       "hours of a variant are not carried over (the model's own hours are)")
         (field_name, value), = entry.when.items()
         if not is_name(field_name) or not is_name(value):
             raise Skip("price variants", f"the variant {field_name}={value} is not a ratecard name")
@@ -392,25 +477,31 @@ def _variants(model, meters: dict[str, str], scales: dict, bounds: list[int]) ->
                         prices.setdefault(key, price)
             if not prices:
                 continue
-            rows: dict[str, list[Decimal]] = {}
-            for key, price in prices.items():
-                if key not in meters:
-                    raise Skip("price variants", f"its {field_name}={value} variant prices {key}, which the model "
-                               "itself does not price")
-                if isinstance(price, TieredPrices):
-                    if [t.start for t in price.tiers] != bounds:
-                        raise Skip("tier thresholds differ", f"its {field_name}={value} variant is tiered at "
-                                   f"{[t.start for t in price.tiers]}, the model at {bounds}")
-                    row_prices = [price.base, *(t.price for t in price.tiers)]
-                else:
-                    row_prices = [price]
-                rows[meters[key]] = [scales[key][0](p) for p in row_prices]
-            widths = {len(r) for r in rows.values()}
-            if len(widths) > 1:  # some rates tiered, some flat: write every one per tier
-                rows = {t: r * (len(bounds) + 1) if len(r) == 1 else r for t, r in rows.items()}
-            periods.append((start, end, rows))
+            periods.append((start, end, _own_rows(prices, meters, scales, bounds, f"{field_name}={value} variant")))
         specs.append(VariantSpec(field_name, value, periods))
     return specs
+
+
+def _own_rows(prices: dict[str, object], meters: dict[str, str], scales: dict, bounds: list[int],
+              what: str) -> dict[str, list[Decimal]]:
+    """A variant's (or window's) own prices: meter -> its price in each tier row of the model."""
+    from genai_prices.types import TieredPrices
+
+    rows: dict[str, list[Decimal]] = {}
+    for key, price in prices.items():
+        if key not in meters:
+            raise Skip("price variants", f"its {what} prices {key}, which the model itself does not price")
+        if isinstance(price, TieredPrices):
+            if [t.start for t in price.tiers] != bounds:
+                raise Skip("tier thresholds differ", f"its {what} is tiered at {[t.start for t in price.tiers]}, "
+                           f"the model at {bounds}")
+            row_prices = [price.base, *(t.price for t in price.tiers)]
+        else:
+            row_prices = [price]
+        rows[meters[key]] = [scales[key][0](p) for p in row_prices]
+    if len({len(r) for r in rows.values()}) > 1:  # some rates tiered, some flat: write every one per tier
+        rows = {t: r * (len(bounds) + 1) if len(r) == 1 else r for t, r in rows.items()}
+    return rows
 
 
 def _variant_fields(specs: list, entries: dict, provider: str) -> tuple[list[tuple[str, list[str]]], list]:
@@ -557,6 +648,8 @@ def import_catalogue(providers: list[str] | None = None, verify: int = 1) -> tup
             spec.exclusive = exclusive
         declarations = "".join(f"  variant {field_name} = {', '.join(values)}\n" for field_name, values in fields)
         declarations += "".join(f"  exclusive {a}, {b}\n" for a, b in exclusive)
+        windows = {w.name: w for _, spec in specs for w in spec.windows}
+        declarations += "".join(f"  {windows[name].statement()}\n" for name in sorted(windows))
         header_with = header + declarations
         # aliases: valid names, never another model's ID, never twice in the book
         used = {spec.id for _, spec in specs}
@@ -622,6 +715,12 @@ def usages(spec: ModelSpec, rng: random.Random, extra: int = 1) -> list[tuple[di
         moments += [midnight - timedelta(seconds=1), midnight, midnight + timedelta(hours=13)]
     if spec.dates:
         moments.append(datetime(spec.dates[0].year, 1, 1, tzinfo=UTC) - timedelta(days=400))
+    for window in spec.windows:  # each edge of its hours, on a plain day and on each day a price changes
+        for day in (date(2026, 6, 1), *spec.dates):
+            midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            for minute in (window.start, window.end):
+                edge = midnight + timedelta(minutes=minute)
+                moments += [edge - timedelta(microseconds=1), edge]
     top = (spec.bounds[-1] * 2 if spec.bounds else 2_000_000)
     totals = [0, 1]
     for b in spec.bounds:
