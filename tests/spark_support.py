@@ -48,8 +48,9 @@ SPARK_CONF: dict[str, str] = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.ansi.enabled": "true",
     "spark.sql.decimalOperations.allowPrecisionLoss": "false",
-    "spark.sql.shuffle.partitions": "4",
+    "spark.sql.shuffle.partitions": "4",  # more than one: the differential tests see rows of a bill split up
     "spark.default.parallelism": "2",
+    "spark.sql.adaptive.enabled": "false",  # re-planning tiny queries costs more than it saves (~10% of the Spark tests)
     "spark.sql.execution.arrow.pyspark.enabled": "true",
 }
 
