@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -89,3 +90,12 @@ def test_tokens_option_alone_still_sets_a_type():
                  "--tokens", "input=750", "--tokens", "output=20", "--format", "json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["total"] == "0.0003888"
+
+
+def test_regression_a_bad_count_of_a_meter_names_its_own_unit():
+    """`--tokens web_search=x` said `web_search_tokens is 'x'` for a meter the book counts in calls."""
+    book = str(Path(__file__).parent / "books" / "units.rules")
+    result = run("quote", book, "--region", "api", "--model", "gpt-4.1", "--input", "1",
+                 "--output", "1", "--tokens", "web_search=x")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "--tokens web_search=x: web_search_calls is 'x', not a whole number" in result.stderr

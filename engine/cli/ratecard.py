@@ -25,7 +25,7 @@ from ..loader import load, shipped_books
 from ..moments import parse_moment, parse_zone
 from ..money import plain, round_amount
 from ..quote import Quote, require_currency
-from ..records import UsageFiles, parse_count, parse_requests, read_usage
+from ..records import UsageFiles, UsageMeters, parse_count, parse_requests, read_usage
 from ..tables import PriceBook
 from ..writers import FORMATS, write_bill
 
@@ -241,19 +241,26 @@ def _requests(text: str) -> int:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def _typed_count(text: str) -> tuple[str, int]:
+def _typed_count(text: str) -> tuple[str, str]:
+    """`TYPE=N` as (TYPE, N's text): N is read once the book says the meter's unit (`_requested_tokens`)."""
     name, sep, count = text.partition("=")
     if not sep or not name.strip():
         raise argparse.ArgumentTypeError(f"'{text}' is not TYPE=N")
-    return name.strip(), _count_of(f"{name.strip()}_tokens")(count)
+    return name.strip(), count
 
 
 def _requested_tokens(args: argparse.Namespace, book: PriceBook) -> dict[str, int]:
     """Counts per request by meter, from --input, --output and --tokens; a meter given twice is an error. Input
     and output the model prices count 0 unless given, so the quote shows their lines."""
     given = [(name, count) for name, count in (("input", args.input), ("output", args.output)) if count is not None]
+    meters = UsageMeters.of(book)
+    for name, text in args.tokens:  # named by the usage column of the meter: `web_search_calls is 'x'`
+        try:
+            given.append((name, parse_count(meters.column(name), text)))
+        except RatecardError as error:
+            raise UsageError(f"--tokens {name}={text}: {error.message}", error.hint) from None
     tokens: dict[str, int] = {}
-    for name, count in given + args.tokens:
+    for name, count in given:
         if name in tokens:
             raise UsageError(f"{name} tokens are given twice ({tokens[name]:,} and {count:,})",
                              "give each token type once, with --input, --output or --tokens TYPE=N")
