@@ -19,8 +19,9 @@ most 10**12 requests; dates lie from 1970-01-01T00:00Z up to 9000-01-01T00:00Z.
 
 from __future__ import annotations
 
+import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from . import ast
 from .errors import ERROR, WARNING, Diagnostic, did_you_mean
@@ -34,6 +35,7 @@ from .limits import (
     MAX_REQUESTS,
     MAX_TIER_TOKENS,
     MAX_TOKENS,
+    MAX_VARIANT_COMBINATIONS,
     MAX_WINDOW,
     TIME_RANGE,
 )
@@ -91,6 +93,7 @@ VARIANT_MISMATCH = "R047"
 BAD_EXCLUSIVE = "R048"
 BAD_WINDOW = "R049"
 OVERLAPPING_WINDOWS = "R050"
+VARIANT_COMBINATIONS = "R051"
 MAX_MULTIPLIER = 1000
 
 MAX_EXAMPLE_TOKENS = MAX_TOKENS - 1  # per request, as in usage records and quotes
@@ -122,6 +125,7 @@ class _Checker:
         self.variant_values: dict[str, str] = {}  # a variant value -> its field
         self.window_minutes: dict[str, set[int]] = {}  # a well-formed time window -> the minutes of a week it covers
         self.every_model_windows: list[str] = []  # windows with a multiplier of the book's: every model prices them
+        self.every_model_values: set[str] = set()  # variant values (windows too) with the book's multiplier
 
     def error(self, code: str, message: str, span: Span, hint: str | None = None) -> None:
         self.found.append(Diagnostic(code, message, span, hint, ERROR))
@@ -630,6 +634,7 @@ class _Checker:
                 self.variant_values[value.name.text] = name
                 if value.multiplier is not None:
                     self._multiplier(value.multiplier)
+                    self.every_model_values.add(value.name.text)
         self._windows(book, fields)
         for exclusive in book.all(ast.Exclusive):
             seen: set[str] = set()
@@ -671,6 +676,19 @@ class _Checker:
                            "model prices both (the book's multipliers)", window.span,
                            "a request falls in one window of a model at most: make them meet, not overlap")
             self.every_model_windows.append(name)
+            self.every_model_values.add(name)
+
+    def _variant_combinations(self, model: ast.Model) -> None:
+        """Each combination of variant values a model prices is an offer of its own, compiled ahead: at most
+        MAX_VARIANT_COMBINATIONS (a book of ten fields of eight values would be 9**10 offers)."""
+        priced = self.every_model_values | {v.name.text for v in model.variants if v.name.text in self.variant_values}
+        per_field = Counter(self.variant_values[name] for name in priced)
+        combinations = math.prod(1 + count for count in per_field.values())
+        if combinations > MAX_VARIANT_COMBINATIONS:
+            self.error(VARIANT_COMBINATIONS, f"model '{model.name.text}' prices {combinations:,} combinations of "
+                       f"variant values, more than {MAX_VARIANT_COMBINATIONS:,}", model.name.span,
+                       "each combination is priced ahead: give fewer values the book's multiplier (`* N` on a "
+                       "value prices it in every model), or price values in the models that have them")
 
     def _model_windows(self, model: ast.Model) -> None:
         """The time windows a model prices (its own variants, and the book's with a multiplier) never overlap."""
@@ -731,6 +749,7 @@ class _Checker:
         """A model's variants: declared values, each once; own tables only where the model has tables, pricing
         only its rates, in its tiers, never two in force at once in a region."""
         self._model_windows(model)
+        self._variant_combinations(model)
         seen: dict[str, ast.ModelVariant] = {}
         types = set(model.token_types())
         for variant in model.variants:

@@ -199,3 +199,13 @@ def test_regression_a_value_of_one_field_given_in_another_is_refused():
     assert "'batch' is a value of processing, not of service_tier" in bill.rejects[0].reason
     with pytest.raises(ratecard.RatecardError, match="not of service_tier"):
         book.quote(region="api", model="gpt-5", tokens={"input": 1, "output": 0}, variants={"service_tier": "batch"})
+
+
+def test_regression_a_book_of_many_variant_fields_is_refused_not_compiled_forever():
+    """Ten fields of eight values with the book's multipliers are 9**10 offers per model: `loads` hung."""
+    fields = "\n".join(f"  variant f{i} = " + ", ".join(f"v{i}x{j} * 1.0{j}" for j in range(1, 9)) for i in range(10))
+    text = (f'region r1 "R1"\nbook many "Many" {{\n  currency USD\n  price per 1M tokens\n  cycle hourly in UTC\n'
+            f'  round 6 half-up\n{fields}\n  model m {{ r1 {{ input 1   output 2 }} }}\n}}\n')
+    with pytest.raises(ratecard.RatecardError) as raised:
+        ratecard.loads(text)
+    assert [d.code for d in raised.value.diagnostics] == ["R051"]

@@ -76,6 +76,7 @@ TITLES = {
     "R048": "bad exclusive rule",
     "R049": "bad time window",
     "R050": "overlapping time windows",
+    "R051": "too many variant combinations",
 }
 
 
