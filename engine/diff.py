@@ -34,10 +34,11 @@ import attrs
 
 from .billing import Bill, bill
 from .errors import PricingError, RatecardError
+from .moments import WINDOW_FIELD
 from .money import EXACT, ZERO, exact_sum
 from .records import UsageFiles
-from .tables import (Example, Offer, PriceBook, RateUnit, TierTable, UnitPrice, in_force_from, model_aliases,
-                     selector_text)
+from .tables import (Example, Offer, PriceBook, RateUnit, TierTable, UnitPrice, Variant, in_force_from,
+                     model_aliases, selector_text)
 from .units import TOKENS
 
 frozen = attrs.frozen(slots=True)
@@ -75,7 +76,7 @@ class Place:
 
 @frozen
 class SettingChange:
-    subject: str  # "book", "quota", "trial" or "model <name>"
+    subject: str  # "book", "quota", "trial", "window <name>" or "model <name>"
     setting: str
     old: str | None  # None: the old book has no such setting (no quota, ...)
     new: str | None
@@ -239,6 +240,10 @@ def _setting_changes(old: PriceBook, new: PriceBook) -> Iterable[SettingChange]:
                                    ("quota", _quota_settings(old), _quota_settings(new)),
                                    ("trial", _trial_settings(old), _trial_settings(new))):
         yield from _compare_settings(subject, before, after)
+    old_windows, new_windows = ({window.name: window for window in book.windows} for book in (old, new))
+    for name in [*old_windows, *(n for n in new_windows if n not in old_windows)]:
+        yield from _compare_settings(f"window {name}", _window_settings(old_windows.get(name)),
+                                     _window_settings(new_windows.get(name)))
     old_selectors, new_selectors = _selectors(old), _selectors(new)
     for model in (m for m in new.models if m in old.models):
         yield from _compare_settings(f"model {model}", _model_settings(old, model, old_selectors[model]),
@@ -265,9 +270,17 @@ def _book_settings(book: PriceBook) -> dict[str, str]:
             "variants": "; ".join(f"{field} = " + ", ".join(
                 name + (f" * {variant.multiplier}" if variant.multiplier is not None else "")
                 for name, variant in book.variants.items() if variant.field == field)
-                for field in book.variant_fields) or "none",
+                for field in book.variant_fields if field != WINDOW_FIELD) or "none",
             "exclusive": "; ".join(", ".join(f for f in book.variant_fields if f in fields)
                                    for fields in book.exclusive) or "none"}
+
+
+def _window_settings(window: Variant | None) -> dict[str, str] | None:
+    """A time window's hours (`16:30 to 00:30 in UTC`) and the book's multiplier for it."""
+    if window is None:
+        return None
+    return {"hours": window.window.describe(),
+            "multiplier": "none" if window.multiplier is None else f"* {window.multiplier} for every model"}
 
 
 def _quota_settings(book: PriceBook) -> dict[str, str] | None:

@@ -114,6 +114,13 @@ class ClockWindow:
             return self.start <= local < self.end
         return local >= self.start or local < self.end
 
+    def describe(self) -> str:
+        """As a book writes it: `16:30 to 00:30 in UTC`, `sun 09:00 to mon 00:00 in UTC+8`."""
+        def edge(minute: int) -> str:
+            clock = f"{minute % DAY_MINUTES // 60:02d}:{minute % 60:02d}"
+            return clock if self.period == DAY_MINUTES else f"{DAYS[minute // DAY_MINUTES]} {clock}"
+        return f"{edge(self.start)} to {edge(self.end)} in {format_zone(timezone(timedelta(minutes=self.offset)))}"
+
     def week_minutes(self) -> set[int]:
         """The minutes of a UTC week (0: Thursday 1970-01-01 00:00 UTC, mod 7 days) the window covers."""
         return {minute for minute in range(WEEK_MINUTES) if self.contains(minute * MINUTE_US)}

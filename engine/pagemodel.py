@@ -26,7 +26,7 @@ from .billing import largest_remainder
 from .errors import PricingError, RatecardError
 from .examples import failure
 from .explain import mode_text, quota_terms, range_text, region_sets, tier_bounds, tiering
-from .moments import format_zone
+from .moments import DAY_MINUTES, WINDOW_FIELD, format_zone
 from .money import plain, round_amount
 from .quote import Quote
 from .tables import (
@@ -216,8 +216,27 @@ def _rules(book: PriceBook) -> tuple[str, ...]:
     if book.units:
         rules.append("Some prices are for another unit than tokens: the unit is shown with each of them. A price per "
                      "request is a fee that each request pays once.")
+    rules += _variant_rules(book)
     rules.append("A request can be priced in a currency only where a price in that currency is shown.")
     return tuple(rules)
+
+
+def _variant_rules(book: PriceBook) -> list[str]:
+    rules = []
+    fields = [field for field in book.variant_fields if field != WINDOW_FIELD]
+    if fields:
+        rules.append(f"A request may name a variant of its price by its {', '.join(fields)}. A section headed "
+                     "by the model and the variant in brackets (model [variant]) shows that variant's prices: its own rates, or the model's times its "
+                     "multiplier. A request naming several is priced, rate by rate, at the own rate of the first "
+                     f"of them in the order {', '.join(book.variant_fields)}, else the model's, times every "
+                     "multiplier.")
+        for excluded in book.exclusive:
+            rules.append(f"No request names both a {' and a '.join(f for f in book.variant_fields if f in excluded)}.")
+    if book.windows:
+        rules.append("A request made in a time window is priced at the window's prices where its model has them "
+                     "(a section model [window]), else at the model's own. The time of the request chooses the "
+                     "window: from its start, to the minute, up to but not including its end.")
+    return rules
 
 
 def _facts(book: PriceBook) -> tuple[tuple[str, str], ...]:
@@ -233,6 +252,15 @@ def _facts(book: PriceBook) -> tuple[tuple[str, str], ...]:
              ("In force", range_text(book.start, book.end).capitalize())]
     if book.source:
         facts.append(("Source", book.source))
+    for window in book.windows:
+        every = "every day" if window.window.period == DAY_MINUTES else "every week"
+        multiplier = f"; every model's prices × {window.multiplier}" if window.multiplier is not None else ""
+        facts.append((f"Time window {window.name}", f"{every}, {window.window.describe()}{multiplier}"))
+    multiplied = [(name, variant) for name, variant in book.variants.items()
+                  if variant.multiplier is not None and variant.field != WINDOW_FIELD]
+    if multiplied:
+        facts.append(("Variant multipliers", "; ".join(f"{variant.field} {name}: every model's prices × "
+                                                        f"{variant.multiplier}" for name, variant in multiplied)))
     return tuple(facts)
 
 

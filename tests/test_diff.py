@@ -419,3 +419,22 @@ def test_the_documented_review(tmp_path, monkeypatch, capsys):
         1, block["markdown"], "")
     assert _run(capsys, f"HEAD:{book}", book) == (1, block["text"], "")
     exec(compile(block["python"], "docs/diff.md", "exec"), {})  # noqa: S102 (our own page's example)
+
+
+def test_regression_moving_a_time_windows_hours_is_a_change():
+    """`ratecard diff` said `no changes` when off-peak moved from 16:30 to 16:00: half an hour of requests a day
+    changes price. A window added, and one given the book's multiplier, are changes too."""
+    path = Path(__file__).parent / "books" / "windows.rules"
+    text = path.read_text()
+    old = ratecard.loads(text, name=str(path))
+    moved = ratecard.loads(text.replace("window off-peak = 16:30 to", "window off-peak = 16:00 to"), name=str(path))
+    diff = diff_books(old, moved)
+    assert diff.changed
+    assert [(c.subject, c.setting, c.old, c.new) for c in diff.settings] == [
+        ("window off-peak", "hours", "16:30 to 00:30 in UTC", "16:00 to 00:30 in UTC")]
+    added = ratecard.loads(text.replace("  window weekend =", "  window holiday = sat 11:00 to sat 12:00 in UTC * 0.5\n"
+                                        "  window weekend ="), name=str(path))
+    first, *models = diff_books(old, added).settings
+    assert (first.subject, first.old, first.new) == ("window holiday", None, "sat 11:00 to sat 12:00 in UTC")
+    assert [(c.subject, c.setting) for c in models] == [(f"model {m}", "variants") for m in added.models]
+    assert all("holiday" in c.new and "holiday" not in c.old for c in models)  # its multiplier: every model

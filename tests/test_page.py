@@ -404,3 +404,17 @@ def test_the_documented_excerpts_are_what_the_command_writes():
     for name, markdown, excerpt in excerpts:
         book = ratecard.load(name)
         assert excerpt in (page_markdown(book) if markdown else page_html(book))
+
+
+def test_regression_the_page_says_when_each_time_window_applies_and_how_variants_stack():
+    """The page showed `deepseek-chat [off-peak]` prices without the hours of off-peak, and variants without
+    how a request names them or how they stack."""
+    windows = ratecard.load(str(Path(__file__).parent / "books" / "windows.rules"))
+    text = page_markdown(windows)
+    assert "| Time window off-peak | every day, 16:30 to 00:30 in UTC |" in text
+    assert "| Time window weekend | every week, sun 09:00 to mon 00:00 in UTC+8 |" in text
+    assert "| Variant multipliers | processing batch: every model's prices × 0.5 |" in text
+    assert "The time of the request chooses the window" in text
+    variants = page_markdown(ratecard.load(str(Path(__file__).parent / "books" / "variants.rules")))
+    assert "in the order service\\_tier, processing, endpoint" in variants
+    assert "No request names both a service\\_tier and a processing." in variants
