@@ -30,6 +30,8 @@ def explain(book: PriceBook) -> str:
         f"  amounts shown rounded to {book.round_places} decimals, {mode_text(book.round_mode)}; exact amounts kept",
         f"  in force: {range_text(book.start, book.end)}",
     ]
+    lines += [f"  time window {w.name}: {w.window.every}, {w.window.describe()}" + (f", every model x {w.multiplier}" if w.multiplier is not None else "")
+              for w in book.windows]
     lines += ["", "regions:"] + _regions(book)
     for model in book.models:
         lines += [""] + _model(book, model)

@@ -114,6 +114,10 @@ class ClockWindow:
             return self.start <= local < self.end
         return local >= self.start or local < self.end
 
+    @property
+    def every(self) -> str:
+        return "every day" if self.period == DAY_MINUTES else "every week"
+
     def describe(self) -> str:
         """As a book writes it: `16:30 to 00:30 in UTC`, `sun 09:00 to mon 00:00 in UTC+8`."""
         def edge(minute: int) -> str:

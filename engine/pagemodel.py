@@ -26,7 +26,7 @@ from .billing import largest_remainder
 from .errors import PricingError, RatecardError
 from .examples import failure
 from .explain import mode_text, quota_terms, range_text, region_sets, tier_bounds, tiering
-from .moments import DAY_MINUTES, WINDOW_FIELD, format_zone
+from .moments import WINDOW_FIELD, format_zone
 from .money import plain, round_amount
 from .quote import Quote
 from .tables import (
@@ -253,9 +253,8 @@ def _facts(book: PriceBook) -> tuple[tuple[str, str], ...]:
     if book.source:
         facts.append(("Source", book.source))
     for window in book.windows:
-        every = "every day" if window.window.period == DAY_MINUTES else "every week"
         multiplier = f"; every model's prices × {window.multiplier}" if window.multiplier is not None else ""
-        facts.append((f"Time window {window.name}", f"{every}, {window.window.describe()}{multiplier}"))
+        facts.append((f"Time window {window.name}", f"{window.window.every}, {window.window.describe()}{multiplier}"))
     multiplied = [(name, variant) for name, variant in book.variants.items()
                   if variant.multiplier is not None and variant.field != WINDOW_FIELD]
     if multiplied:

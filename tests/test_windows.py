@@ -151,3 +151,10 @@ def test_windows_of_different_models_may_overlap_and_each_model_takes_its_own():
     assert (flash.variant, flash.total) == (("v4-peak-morning",), Decimal("1.5"))  # 0.3 + 1.2
     quiet = windows.quote(region="global", model="deepseek-v4-flash", tokens=tokens, at="2026-05-10T05:00Z")
     assert (quiet.variant, quiet.total) == ((), Decimal("0.42"))  # between its peaks, in a weekend it does not price
+
+
+def test_rulecheck_explain_lists_the_windows_with_their_hours(book):
+    from ratecard.explain import explain
+    text = explain(book)
+    assert "  time window off-peak: every day, 16:30 to 00:30 in UTC\n" in text
+    assert "  time window weekend: every week, sat 01:00 to sat 16:30 in UTC, every model x 0.9\n" in text
