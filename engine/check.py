@@ -126,6 +126,7 @@ class _Checker:
         self.window_minutes: dict[str, set[int]] = {}  # a well-formed time window -> the minutes of a week it covers
         self.every_model_windows: list[str] = []  # windows with a multiplier of the book's: every model prices them
         self.every_model_values: set[str] = set()  # variant values (windows too) with the book's multiplier
+        self.window_names: list[str] = []  # the book's time windows
 
     def error(self, code: str, message: str, span: Span, hint: str | None = None) -> None:
         self.found.append(Diagnostic(code, message, span, hint, ERROR))
@@ -289,6 +290,10 @@ class _Checker:
                        or "use one of " + ", ".join(self.currencies))
         if example.at is not None:
             self._moment(example.at)
+        elif self.window_names:
+            self.error(BAD_EXAMPLE, f"example '{example.title}' gives no time, and the book has time windows",
+                       example.span, "add `at 2026-06-01T12:00Z`: the time of a request chooses its window, and "
+                       "an example without one would be priced at the time it is checked")
 
     def _settings(self, book: ast.Book) -> None:
         self._single(book, ast.SourceRef, "source", None)
@@ -652,11 +657,12 @@ class _Checker:
         the time of a request; well formed. Windows may overlap (two models' peak hours), but no model prices two
         that do: two with the book's multipliers are priced by every model (`_model_windows`)."""
         windows = book.all(ast.TimeWindow)
-        if windows and WINDOW_FIELD in fields:
-            self.error(BAD_VARIANT, f"'{WINDOW_FIELD}' is the field of the book's time windows",
+        if WINDOW_FIELD in fields:  # in every book: the engines take a value of `window` for a time window
+            self.error(BAD_VARIANT, f"'{WINDOW_FIELD}' is the field of time windows (`window NAME = ...`)",
                        fields[WINDOW_FIELD].name.span, "give this variant field another name")
         for window in windows:
             name = window.name.text
+            self.window_names.append(name)
             if name in self.variant_values:
                 self.error(BAD_VARIANT, f"'{name}' is already a value of field '{self.variant_values[name]}'",
                            window.name.span, "a value names one variant: give this window another name")

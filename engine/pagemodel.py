@@ -26,11 +26,12 @@ from .billing import largest_remainder
 from .errors import PricingError, RatecardError
 from .examples import failure
 from .explain import mode_text, quota_terms, range_text, region_sets, tier_bounds, tiering
-from .moments import WINDOW_FIELD, format_zone
+from .moments import WEEK_MINUTES, WINDOW_FIELD, format_zone
 from .money import plain, round_amount
 from .quote import Quote
 from .tables import (
     Example,
+    Offer,
     PriceBook,
     Region,
     Tier,
@@ -39,6 +40,7 @@ from .tables import (
     rate_unit_of,
     resolve_region,
     selector_text,
+    windows_at,
 )
 
 frozen = attrs.frozen(slots=True)
@@ -346,7 +348,7 @@ def _chart(book: PriceBook, model: str, region: Region, table: TierTable, curren
         high = top.upper
     else:
         high = 10 * top.lower if bounds else 1_000_000
-    at = _moment_within(book, table)
+    at = _chart_moment(book, offer, _moment_within(book, table), variant)
     series = []
     for tier in table.tiers:
         first, last = max(tier.lower + 1, low), min(high if tier.upper is None else tier.upper, high)
@@ -386,6 +388,22 @@ def _moment_within(book: PriceBook, table: TierTable) -> datetime | None:
         return max(starts)
     ends = [moment for moment in (table.end, book.end) if moment is not None]
     return min(ends) - timedelta(seconds=1) if ends else None
+
+
+def _chart_moment(book: PriceBook, offer: Offer, moment: datetime | None, variant: tuple[str, ...]) -> datetime | None:
+    """A moment for the chart of `variant`'s prices (the model's own: none) when the model prices time windows:
+    the first minute from `moment` (or now) that is in the variant's window, or in none the model prices, so
+    that the chart shows the prices of its section whatever the time the page is made."""
+    if not offer.windows:
+        return moment
+    wanted = next((name for name in variant if name in offer.windows), None)
+    start = (moment or datetime.now(book.zone)).replace(second=0, microsecond=0)
+    for minute in range(WEEK_MINUTES):
+        at = start + timedelta(minutes=minute)
+        inside = windows_at(book, at)
+        if (wanted in inside) if wanted else not any(name in offer.windows for name in inside):
+            return at
+    return moment
 
 
 # --- worked examples ------------------------------------------------------------------------------

@@ -186,8 +186,8 @@ def test_cli_imports_one_provider(tmp_path, capsys, monkeypatch):
 def test_cli_markdown_report_by_default(tmp_path, capsys):
     assert main(["import", "genai-prices", "--provider", "deepseek", "--out", str(tmp_path)]) == 0
     text = (tmp_path / "import-report.md").read_text(encoding="utf-8")
-    assert "deepseek-chat: imported" in text or "deepseek-chat" in text
     assert "NOT imported [time-of-day price]" not in text  # DeepSeek's hours are windows now
+    assert "window utc-0030-to-1630 = 00:30 to 16:30 in UTC" in (tmp_path / "deepseek.rules").read_text()
     assert "imported" in capsys.readouterr().err
 
 

@@ -418,3 +418,27 @@ def test_regression_the_page_says_when_each_time_window_applies_and_how_variants
     variants = page_markdown(ratecard.load(str(Path(__file__).parent / "books" / "variants.rules")))
     assert "in the order service\\_tier, processing, endpoint" in variants
     assert "No request names both a service\\_tier and a processing." in variants
+
+
+@pytest.mark.parametrize("hour", [12, 20])  # outside off-peak, and in it
+def test_regression_a_window_sections_chart_does_not_depend_on_the_time_the_page_is_made(monkeypatch, hour):
+    """Charts were quoted at the time the page was made: at noon the off-peak chart was left out (E110), and
+    in off-peak hours the model's own chart showed off-peak prices beside its standard table."""
+    import datetime as dt
+
+    import ratecard.pagemodel as pagemodel
+
+    class Fixed(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return dt.datetime(2026, 6, 1, hour, tzinfo=dt.UTC).astimezone(tz)
+    monkeypatch.setattr(pagemodel, "datetime", Fixed)
+    windows = ratecard.load(str(Path(__file__).parent / "books" / "windows.rules"))
+    charts = {model.name: group.tables[0].chart for model in build_page(windows).models for group in model.groups}
+    assert all(chart is not None for chart in charts.values()), [n for n, c in charts.items() if c is None]
+    first = {name: chart.series[0].points[0] for name, chart in charts.items()}
+    # the same request in each section (output: input // OUTPUT_RATIO tokens), at the section's prices
+    own, off_peak = first["deepseek-chat"], first["deepseek-chat [off-peak]"]
+    assert own.tokens == off_peak.tokens and off_peak.cost * 2 == own.cost
+    output = own.tokens // pagemodel.OUTPUT_RATIO
+    assert own.cost == (Decimal(own.tokens) * Decimal("0.27") + Decimal(output) * Decimal("1.10")) / 10**6

@@ -209,3 +209,11 @@ def test_regression_a_book_of_many_variant_fields_is_refused_not_compiled_foreve
     with pytest.raises(ratecard.RatecardError) as raised:
         ratecard.loads(text)
     assert [d.code for d in raised.value.diagnostics] == ["R051"]
+
+
+def test_regression_a_bad_time_is_the_first_fault_of_a_quote_with_variants_in_every_book():
+    """A quote naming an unknown variant at a bad time said E110 in a book without windows, E108 with them."""
+    book = ratecard.load(BOOK)
+    with pytest.raises(ratecard.RatecardError) as raised:
+        book.quote(region="api", model="gpt-5", tokens={"input": 1, "output": 1}, at="garbage", variants="turbo")
+    assert raised.value.code == "E108"

@@ -158,3 +158,21 @@ def test_rulecheck_explain_lists_the_windows_with_their_hours(book):
     text = explain(book)
     assert "  time window off-peak: every day, 16:30 to 00:30 in UTC\n" in text
     assert "  time window weekend: every week, sat 01:00 to sat 16:30 in UTC, every model x 0.9\n" in text
+
+
+def test_regression_a_variant_field_named_window_is_refused_in_every_book():
+    """In a book without time windows, `variant window = fast * 2` compiled, but every engine took `fast` for a
+    time window and refused each request naming it (E110). The name is reserved for time windows."""
+    text = ('region global "Global"\nbook b "B" {\n  currency USD\n  price per 1M tokens\n  cycle hourly in UTC\n'
+            '  round 6 half-up\n  variant window = fast * 2\n  model m { global { input 1   output 2 } }\n}\n')
+    with pytest.raises(ratecard.RatecardError) as raised:
+        ratecard.loads(text)
+    assert [(d.code, d.span.line) for d in raised.value.diagnostics] == [("R046", 7)]
+
+
+def test_regression_an_example_in_a_book_with_windows_gives_its_time():
+    """An example without `at` was priced at the time it was checked: it passed at 20:00 and failed at noon."""
+    with pytest.raises(ratecard.RatecardError) as raised:
+        ratecard.loads(BOOK.replace(" at 2026-06-01T23:00Z  =>", "  =>"))
+    assert [d.code for d in raised.value.diagnostics] == ["R036"]
+    assert "gives no time, and the book has time windows" in raised.value.diagnostics[0].message

@@ -283,7 +283,8 @@ def _windows(model) -> list[tuple[WindowSpec, object]]:
                        "day; a window starts and ends on a whole minute")
         window = WindowSpec(*(t.hour * 60 + t.minute for t in edges))
         if window.start == window.end:
-            raise Skip("time-of-day price", f"a price applies from {c.start_time} to {c.end_time} UTC, all day")
+            raise Skip("time-of-day price", f"a price applies from {c.start_time} to {c.end_time} UTC: calc_price "
+                       "never applies it (no time is from it and before it)")
         clash = next((w for w, _ in found if w.minutes() & window.minutes()), None)
         if clash is not None:
             raise Skip("time-of-day price", f"its hours {window.name} and {clash.name} overlap (calc_price takes "

@@ -406,11 +406,11 @@ class _Builder:
   SELECT file_index, source, line, record, pre_code, pre_reason,
     {_trim('account')} AS account, {_trim('region')} AS region, {_trim('model')} AS model,
     {_trim('"timestamp"')} AS ts, requests AS raw_requests, {_trim('requests')} AS s_requests,
-    coalesce({_trim('request_id')}, '') AS request_id,{self._variant_key()}
+    coalesce({_trim('request_id')}, '') AS request_id,{self._variant_values()}
     {tokens}
   FROM ratecard_usage)"""
 
-    def _variant_key(self) -> str:
+    def _variant_values(self) -> str:
         """The record's variant fields, trimmed, empty as NULL: `vf_0`, `vf_1`, ... in the book's field order."""
         return "".join(f"\n    nullif({_trim(chr(34) + field + chr(34))}, '') AS vf_{i},"
                        for i, field in enumerate(self.book.variant_fields))
@@ -440,7 +440,8 @@ class _Builder:
 
     def _in_window(self, name: str) -> str:
         """Whether the record's instant is in the time window named by `name` (`moments.ClockWindow.contains`);
-        false for a name that is no window."""
+        false for a name that is no window. `//` truncates where Python floors: alike from 1970 on, and an
+        earlier instant is E202 before any window is looked at."""
         cases = []
         for variant in self.book.windows:
             clock = variant.window
