@@ -23,6 +23,8 @@ from ratecard.fmt import format_text
 from ratecard.lookup import Vocabulary, analyze_buffer, completions, definition, hover, symbol_at
 from ratecard.resources import rules_dir
 
+pytestmark = pytest.mark.xdist_group("lsp")  # one worker: its module fixtures start once
+
 BOOK = rules_dir() / "emr-starrocks-ai-function.rules"
 REGIONS = rules_dir() / "alibaba-regions.rules"
 TEXT = BOOK.read_text(encoding="utf-8")

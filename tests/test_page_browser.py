@@ -22,6 +22,8 @@ import ratecard
 from conftest import AI_CENTER, STARROCKS
 from test_page import book_tables, read_page
 
+pytestmark = pytest.mark.xdist_group("browser")  # one worker: its module fixtures start once
+
 CHROMIUM = os.environ.get("RATECARD_CHROMIUM", "/usr/bin/chromium")
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",

@@ -21,6 +21,8 @@ from pathlib import Path
 import attrs
 import pytest
 
+pytestmark = pytest.mark.xdist_group("precommit")  # one worker: its module fixtures start once
+
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "rules" / "emr-starrocks-ai-function.rules"
 GAP_FROM, GAP_TO = "      256K < T <= 1M     input 0.001440", "      300K < T <= 1M     input 0.001440"

@@ -22,6 +22,8 @@ from ratecard.records import read_usage
 from spark_support import spark  # noqa: F401  (the fixture)
 from test_sql_engines import BOOKS, assert_same_bill, book_of, line_tuple
 
+pytestmark = pytest.mark.xdist_group("spark")  # one worker: its module fixtures start once
+
 CASES = [  # (book, currency, format, seed, records, assume_tz)
     ("emr-starrocks-ai-function", "USD", "csv", 7, 400, None),
     ("emr-serverless-spark-ai-center", "CNY", "jsonl", 8, 400, None),
