@@ -237,8 +237,8 @@ def _unsupported(key: str, value: object) -> Skip:
                     "search context size the request asks for (medium unless it says); a price chosen by a request "
                     "option on the tool is not carried over")
     if key == "off_peak_pricing":
-        return Skip("time-of-day price", f"{shown}: other prices apply at some hours of the day (off-peak); the "
-                    "language has no time-of-day windows")
+        return Skip("time-of-day price", f"{shown}: other prices apply at some hours of the day (off-peak), by "
+                    "weekday and several ranges of hours; the importer does not write them as time windows yet")
     if key == "tiered_pricing":
         return Skip("tiered_pricing table", f"{shown}: a `tiered_pricing` table (ranges of input tokens, the last "
                     "range also above its end, a request of 0 tokens at the flat prices) is not carried over yet")
