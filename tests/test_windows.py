@@ -176,3 +176,12 @@ def test_regression_an_example_in_a_book_with_windows_gives_its_time():
         ratecard.loads(BOOK.replace(" at 2026-06-01T23:00Z  =>", "  =>"))
     assert [d.code for d in raised.value.diagnostics] == ["R036"]
     assert "gives no time, and the book has time windows" in raised.value.diagnostics[0].message
+
+
+def test_the_readme_deepseek_window_ends_at_16_00_utc_on_2025_09_05():
+    """README's example: half price off-peak until 2025-09-05T16:00Z, the model's own prices after it."""
+    book = ratecard.loads(BOOK.replace("    variant off-peak * 0.5\n", "    variant off-peak {\n      global effective "
+                                       "until 2025-09-05T16:00Z   { input 0.135   output 0.55 }\n    }\n"))
+    totals = [book.quote(region="global", model="deepseek-chat", tokens={"input": 1_000_000, "output": 0}, at=at).total
+              for at in ("2025-09-04T17:00Z", "2025-09-05T15:59Z", "2025-09-05T17:00Z")]
+    assert totals == [Decimal("0.135"), Decimal("0.27"), Decimal("0.27")]
