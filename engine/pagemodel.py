@@ -26,7 +26,7 @@ from .billing import largest_remainder
 from .errors import PricingError, RatecardError
 from .examples import failure
 from .explain import mode_text, quota_terms, range_text, region_sets, tier_bounds, tiering
-from .moments import WEEK_MINUTES, WINDOW_FIELD, format_zone
+from .moments import MINUTE_US, WINDOW_FIELD, format_zone, instant_of
 from .money import plain, round_amount
 from .quote import Quote
 from .tables import (
@@ -348,7 +348,9 @@ def _chart(book: PriceBook, model: str, region: Region, table: TierTable, curren
         high = top.upper
     else:
         high = 10 * top.lower if bounds else 1_000_000
-    at = _chart_moment(book, offer, _moment_within(book, table), variant)
+    at = _chart_moment(book, offer, table, variant)
+    if at is None and offer.windows:
+        return None  # no time when the section's prices apply while the table is in force
     series = []
     for tier in table.tiers:
         first, last = max(tier.lower + 1, low), min(high if tier.upper is None else tier.upper, high)
@@ -390,20 +392,33 @@ def _moment_within(book: PriceBook, table: TierTable) -> datetime | None:
     return min(ends) - timedelta(seconds=1) if ends else None
 
 
-def _chart_moment(book: PriceBook, offer: Offer, moment: datetime | None, variant: tuple[str, ...]) -> datetime | None:
-    """A moment for the chart of `variant`'s prices (the model's own: none) when the model prices time windows:
-    the first minute from `moment` (or now) that is in the variant's window, or in none the model prices, so
-    that the chart shows the prices of its section whatever the time the page is made."""
+def _chart_moment(book: PriceBook, offer: Offer, table: TierTable, variant: tuple[str, ...]) -> datetime | None:
+    """When to quote the chart of `variant`'s prices (the model's own: none): the table's moment, or for a model
+    that prices time windows the first moment from it in the variant's window (or in none of the model's, for its
+    own section) while the table and the book are in force, so that the chart shows the prices of its section
+    whatever the time the page is made. Such a moment is the table's moment or an edge of a window; None (no
+    chart) when there is none."""
     if not offer.windows:
-        return moment
+        return _moment_within(book, table)
     wanted = next((name for name in variant if name in offer.windows), None)
-    start = (moment or datetime.now(book.zone)).replace(second=0, microsecond=0)
-    for minute in range(WEEK_MINUTES):
-        at = start + timedelta(minutes=minute)
+    starts = [start for start in (table.start, book.start) if start is not None]
+    ends = [end for end in (table.end, book.end) if end is not None]
+    # from the first minute in force, or a week (a window's longest period) before its end, or now
+    start = max(starts) if starts else min(ends) - timedelta(days=7) if ends else datetime.now(book.zone)
+    start = start.replace(second=0, microsecond=0)
+    minute = instant_of(start) // MINUTE_US
+    candidates = {start}
+    for window in book.windows:
+        if window.name in offer.windows and (wanted is None or window.name == wanted):
+            clock = window.window
+            for edge in (clock.start, clock.end):
+                candidates.add(start + timedelta(minutes=(edge - clock.local_minute(minute)) % clock.period))
+    for at in sorted(candidates):
         inside = windows_at(book, at)
-        if (wanted in inside) if wanted else not any(name in offer.windows for name in inside):
+        if (wanted in inside if wanted else not any(name in offer.windows for name in inside)) \
+                and all(at < end for end in ends):
             return at
-    return moment
+    return None
 
 
 # --- worked examples ------------------------------------------------------------------------------

@@ -442,3 +442,15 @@ def test_regression_a_window_sections_chart_does_not_depend_on_the_time_the_page
     assert own.tokens == off_peak.tokens and off_peak.cost * 2 == own.cost
     output = own.tokens // pagemodel.OUTPUT_RATIO
     assert own.cost == (Decimal(own.tokens) * Decimal("0.27") + Decimal(output) * Decimal("1.10")) / 10**6
+
+
+def test_regression_a_window_chart_is_quoted_while_its_table_is_in_force():
+    """DeepSeek's off-peak table ends at 16:00 UTC on 2025-09-05: its chart was quoted at 16:30 that day, after
+    the end, at the model's own prices, beside a table of half prices."""
+    from test_windows import BOOK
+    book = ratecard.loads(BOOK.replace("    variant off-peak * 0.5\n", "    variant off-peak {\n      global effective "
+                                       "until 2025-09-05T16:00Z   { input 0.135   output 0.55 }\n    }\n"))
+    sections = [model for model in build_page(book).models if model.name == "deepseek-chat [off-peak]"]
+    first = sections[0].groups[0].tables[0]  # until 2025-09-05T16:00Z
+    point = first.chart.series[0].points[0]  # 100 input and 20 output tokens at 0.135 and 0.55 per 1M
+    assert (point.tokens, point.cost) == (100, Decimal("0.0000245"))
