@@ -19,9 +19,9 @@ most 10**12 requests; dates lie from 1970-01-01T00:00Z up to 9000-01-01T00:00Z.
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 
 from . import ast
 from .errors import ERROR, WARNING, Diagnostic, did_you_mean
@@ -36,6 +36,7 @@ from .limits import (
     MAX_TIER_TOKENS,
     MAX_TOKENS,
     MAX_VARIANT_COMBINATIONS,
+    MAX_VARIANT_OFFERS,
     MAX_WINDOW,
     TIME_RANGE,
 )
@@ -127,6 +128,8 @@ class _Checker:
         self.every_model_windows: list[str] = []  # windows with a multiplier of the book's: every model prices them
         self.every_model_values: set[str] = set()  # variant values (windows too) with the book's multiplier
         self.window_names: list[str] = []  # the book's time windows
+        self.exclusive_fields: list[set[str]] = []  # each `exclusive` statement's fields
+        self.variant_offers = 0  # combinations of variant values priced so far, over the book's models and regions
 
     def error(self, code: str, message: str, span: Span, hint: str | None = None) -> None:
         self.found.append(Diagnostic(code, message, span, hint, ERROR))
@@ -651,6 +654,7 @@ class _Checker:
                     self.error(BAD_EXCLUSIVE, f"variant field '{name.text}' is listed twice", name.span,
                                "list each field once")
                 seen.add(name.text)
+            self.exclusive_fields.append(seen)
 
     def _windows(self, book: ast.Book, fields: dict) -> None:
         """`window NAME = [DAY] HH:MM to [DAY] HH:MM in ZONE [* N]`: values of the variant field `window`, chosen by
@@ -684,17 +688,36 @@ class _Checker:
             self.every_model_windows.append(name)
             self.every_model_values.add(name)
 
-    def _variant_combinations(self, model: ast.Model) -> None:
-        """Each combination of variant values a model prices is an offer of its own, compiled ahead: at most
-        MAX_VARIANT_COMBINATIONS (a book of ten fields of eight values would be 9**10 offers)."""
-        priced = self.every_model_values | {v.name.text for v in model.variants if v.name.text in self.variant_values}
-        per_field = Counter(self.variant_values[name] for name in priced)
-        combinations = math.prod(1 + count for count in per_field.values())
-        if combinations > MAX_VARIANT_COMBINATIONS:
-            self.error(VARIANT_COMBINATIONS, f"model '{model.name.text}' prices {combinations:,} combinations of "
-                       f"variant values, more than {MAX_VARIANT_COMBINATIONS:,}", model.name.span,
-                       "each combination is priced ahead: give fewer values the book's multiplier (`* N` on a "
-                       "value prices it in every model), or price values in the models that have them")
+    def _variant_combinations(self, model: ast.Model, regions) -> None:
+        """Each combination of variant values a model prices in a region is an offer of its own, compiled ahead
+        (`compile.with_variants`): at most MAX_VARIANT_COMBINATIONS per region (a book of ten fields of eight
+        values would be 9**10 offers). Values with a multiplier (the book's or the model's) are priced in every
+        region, values with own tables where they have them; fields the book makes exclusive never combine."""
+        everywhere = self.every_model_values | {v.name.text for v in model.variants
+                                                if v.multiplier is not None and v.name.text in self.variant_values}
+        own: dict[str, set[str]] = defaultdict(set)  # value -> the regions of its own tables
+        for variant in model.variants:
+            for table in variant.tables:
+                own[variant.name.text].update(self._table_regions(table))
+        for region in regions:
+            priced = everywhere | {name for name, places in own.items() if region in places
+                                   and name in self.variant_values}
+            counts = Counter(self.variant_values[name] for name in priced)
+            combinations = _combinations(counts, self.exclusive_fields, MAX_VARIANT_COMBINATIONS)
+            if combinations > MAX_VARIANT_COMBINATIONS:
+                self.error(VARIANT_COMBINATIONS, f"model '{model.name.text}' prices more than "
+                           f"{MAX_VARIANT_COMBINATIONS:,} combinations of variant values in region '{region}'",
+                           model.name.span, "each combination is priced ahead: give fewer values the book's "
+                           "multiplier (`* N` on a value prices it in every model), price values in the models "
+                           "that have them, or make fields that never combine `exclusive`")
+                return
+            before, self.variant_offers = self.variant_offers, self.variant_offers + combinations
+            if before <= MAX_VARIANT_OFFERS < self.variant_offers:  # said once, at the model that crosses it
+                self.error(VARIANT_COMBINATIONS, f"the book prices more than {MAX_VARIANT_OFFERS:,} combinations of "
+                           f"variant values, over its models and regions, by model '{model.name.text}'",
+                           model.name.span, "each combination is priced ahead: split the book, or price variants "
+                           "in the models and regions that have them")
+                return
 
     def _model_windows(self, model: ast.Model) -> None:
         """The time windows a model prices (its own variants, and the book's with a multiplier) never overlap."""
@@ -755,7 +778,7 @@ class _Checker:
         """A model's variants: declared values, each once; own tables only where the model has tables, pricing
         only its rates, in its tiers, never two in force at once in a region."""
         self._model_windows(model)
-        self._variant_combinations(model)
+        self._variant_combinations(model, base)
         seen: dict[str, ast.ModelVariant] = {}
         types = set(model.token_types())
         for variant in model.variants:
@@ -874,6 +897,28 @@ def _tier_labels(table: ast.RateTable) -> tuple | None:
 def _dates_text(start, end) -> str:
     return " ".join(part for part in (start and f"from {start.isoformat()}", end and f"until {end.isoformat()}")
                     if part)
+
+
+def _combinations(counts: Mapping[str, int], exclusive: list[set[str]], limit: int) -> int:
+    """How many combinations of values (one or none per field, at least one in all; never two fields of one
+    `exclusive` set) `counts` values per field give; counting stops once past `limit`."""
+    fields = [field for field, count in counts.items() if count]
+    total = 0
+
+    def walk(index: int, chosen: frozenset[str], product: int) -> None:
+        nonlocal total
+        if total > limit:
+            return
+        if index == len(fields):
+            total += product if chosen else 0
+            return
+        walk(index + 1, chosen, product)
+        field = fields[index]
+        if not any(field in group and chosen & group for group in exclusive):
+            walk(index + 1, chosen | {field}, product * counts[field])
+
+    walk(0, frozenset(), 1)
+    return total
 
 
 def _overlaps(start_a, end_a, start_b, end_b) -> bool:

@@ -24,5 +24,6 @@ MAX_PRICE_DIGITS = 30  # significant digits of a price or an expected amount, as
 MAX_PRICE_DECIMALS = 30
 MAX_PRICE_UNIT = 10**6  # `price per 1M tokens`
 MAX_TIER_TOKENS = 10**15  # a tier bound, a free quota
-MAX_VARIANT_COMBINATIONS = 4_096  # combinations of variant values one model prices: each is an offer of its own
+MAX_VARIANT_COMBINATIONS = 4_096  # combinations of variant values one model prices in a region: an offer each
+MAX_VARIANT_OFFERS = 100_000  # such offers in a whole book (they are compiled ahead)
 MAX_WINDOW = {"month": 1_200, "months": 1_200, "day": 36_500, "days": 36_500}  # a quota window

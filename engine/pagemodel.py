@@ -229,11 +229,15 @@ def _variant_rules(book: PriceBook) -> list[str]:
     if fields:
         rules.append(f"A request may name a variant of its price by its {', '.join(fields)}. A section headed "
                      "by the model and the variant in brackets (model [variant]) shows that variant's prices: its own rates, or the model's times its "
-                     "multiplier. A request naming several is priced, rate by rate, at the own rate of the first "
-                     f"of them in the order {', '.join(book.variant_fields)}, else the model's, times every "
-                     "multiplier.")
+                     "multiplier. A request naming several (or naming one, in a time window) is priced, rate by "
+                     f"rate, at the own rate of the first of them in the order {', '.join(book.variant_fields)}, "
+                     "else the model's, times every multiplier.")
         for excluded in book.exclusive:
-            rules.append(f"No request names both a {' and a '.join(f for f in book.variant_fields if f in excluded)}.")
+            named = [field for field in book.variant_fields if field in excluded and field != WINDOW_FIELD]
+            if WINDOW_FIELD in excluded:
+                rules.append(f"A request that names a {' or a '.join(named)} pays no time window's prices.")
+            if len(named) > 1:
+                rules.append(f"No request names both a {' and a '.join(named)}.")
     if book.windows:
         rules.append("A request made in a time window is priced at the window's prices where its model has them "
                      "(a section model [window]), else at the model's own. The time of the request chooses the "

@@ -454,3 +454,18 @@ def test_regression_a_window_chart_is_quoted_while_its_table_is_in_force():
     first = sections[0].groups[0].tables[0]  # until 2025-09-05T16:00Z
     point = first.chart.series[0].points[0]  # 100 input and 20 output tokens at 0.135 and 0.55 per 1M
     assert (point.tokens, point.cost) == (100, Decimal("0.0000245"))
+
+
+def test_regression_exclusive_with_the_window_field_is_said_as_it_prices():
+    """`exclusive processing, window` was shown as `No request names both a processing and a window`, but no
+    request names a window: a batch request in off-peak hours pays batch prices, no window's."""
+    path = Path(__file__).parent / "books" / "windows.rules"
+    book = ratecard.loads(path.read_text().replace("  variant processing = batch * 0.5\n",
+                                                   "  variant processing = batch * 0.5\n  exclusive processing, window\n"),
+                          name=str(path))
+    text = page_markdown(book)
+    assert "A request that names a processing pays no time window's prices." in text
+    assert "No request names both" not in text
+    quote = book.quote(region="global", model="deepseek-reasoner", tokens={"input": 1_000_000, "output": 0},
+                       at="2026-05-05T17:00Z", variants="batch")
+    assert (quote.variant, quote.total) == (("batch",), Decimal("0.275"))  # 0.55 x 0.5, not off-peak's 0.135

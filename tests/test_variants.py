@@ -217,3 +217,42 @@ def test_regression_a_bad_time_is_the_first_fault_of_a_quote_with_variants_in_ev
     with pytest.raises(ratecard.RatecardError) as raised:
         book.quote(region="api", model="gpt-5", tokens={"input": 1, "output": 1}, at="garbage", variants="turbo")
     assert raised.value.code == "E108"
+
+
+_HEAD = ('region r1 "R1"\nregion r2 "R2"\nbook b "B" {\n  currency USD\n  price per 1M tokens\n  cycle hourly in UTC\n'
+         '  round 6 half-up\n')
+
+
+def _values(prefix: str, count: int, multiplier: str = " * 1.5") -> str:
+    return ", ".join(f"{prefix}{i}{multiplier}" for i in range(count))
+
+
+def test_regression_r051_counts_the_offers_the_compiler_builds():
+    """R051 counted every field's values times each other: two exclusive fields of 64 values (128 offers), 64
+    values priced in r1 and 64 others in r2 (64 a region), and 16 x 240 values (4,096 offers: the combination of
+    no value is the model's own offer) were each refused as more than 4,096."""
+    exclusive = ratecard.loads(f"{_HEAD}  variant fa = {_values('a', 64)}\n  variant fb = {_values('b', 64)}\n"
+                               "  exclusive fa, fb\n  model m { r1 { input 1   output 2 } }\n}\n")
+    assert len(exclusive.offers[("m", "r1")].variants) == 128
+    exact = ratecard.loads(f"{_HEAD}  variant fa = {_values('a', 16)}\n  variant fb = {_values('b', 240)}\n"
+                           "  model m { r1 { input 1   output 2 } }\n}\n")
+    assert len(exact.offers[("m", "r1")].variants) == 4_096
+    own = "".join(f"    variant {name} {{ {region} {{ input 2 }} }}\n" for region, prefix in (("r1", "a"), ("r2", "b"))
+                  for name in _values(prefix, 64, "").split(", "))
+    regional = ratecard.loads(f"{_HEAD}  variant fa = {_values('a', 64, '')}\n  variant fb = {_values('b', 64, '')}\n"
+                              f"  model m {{\n    r1 {{ input 1   output 2 }}\n    r2 {{ input 1   output 2 }}\n{own}  }}\n}}\n")
+    assert [len(regional.offers[("m", r)].variants) for r in ("r1", "r2")] == [64, 64]
+    with pytest.raises(ratecard.RatecardError) as raised:  # one more value: 16 x 241 + 16 + 241 > 4,096
+        ratecard.loads(f"{_HEAD}  variant fa = {_values('a', 16)}\n  variant fb = {_values('b', 241)}\n"
+                       "  model m { r1 { input 1   output 2 } }\n}\n")
+    assert [d.code for d in raised.value.diagnostics] == ["R051"]
+
+
+def test_regression_r051_bounds_the_variant_offers_of_the_whole_book():
+    """Each model within 4,096 a region, but 40 models of 4,000: 160,000 offers compiled ahead (seconds, and
+    more with every model)."""
+    models = "".join(f"  model m{i} {{ r1 {{ input 1   output 2 }} }}\n" for i in range(40))
+    with pytest.raises(ratecard.RatecardError) as raised:
+        ratecard.loads(f"{_HEAD}  variant fa = {_values('a', 16)}\n  variant fb = {_values('b', 234)}\n{models}}}\n")
+    assert [(d.code, "over its models and regions, by model 'm25'" in d.message)
+            for d in raised.value.diagnostics] == [("R051", True)]

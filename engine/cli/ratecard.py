@@ -254,9 +254,10 @@ def _requested_tokens(args: argparse.Namespace, book: PriceBook) -> dict[str, in
     and output the model prices count 0 unless given, so the quote shows their lines."""
     given = [(name, count) for name, count in (("input", args.input), ("output", args.output)) if count is not None]
     meters = UsageMeters.of(book)
-    for name, text in args.tokens:  # named by the usage column of the meter: `web_search_calls is 'x'`
+    for name, text in args.tokens:  # named by the usage column of the meter (`web_search_calls is 'x'`), or a fee's
+        label = name if name in meters.units and meters.units[name].per_request else meters.column(name)
         try:
-            given.append((name, parse_count(meters.column(name), text)))
+            given.append((name, parse_count(label, text)))
         except RatecardError as error:
             raise UsageError(f"--tokens {name}={text}: {error.message}", error.hint) from None
     tokens: dict[str, int] = {}
