@@ -15,7 +15,8 @@ import attrs
 from .examples import failure
 from .moments import format_zone
 from .money import plain
-from .tables import PriceBook, Quota, Tier, TierTable, model_aliases, rate_unit_of, selector_text
+from .tables import (PriceBook, Quota, Tier, TierTable, model_aliases, rate_unit_of, selector_text,
+                     single_variants)
 from .units import BY_WORD
 
 
@@ -30,8 +31,8 @@ def explain(book: PriceBook) -> str:
         f"  amounts shown rounded to {book.round_places} decimals, {mode_text(book.round_mode)}; exact amounts kept",
         f"  in force: {range_text(book.start, book.end)}",
     ]
-    lines += [f"  time window {w.name}: {w.window.every}, {w.window.describe()}" + (f", every model x {w.multiplier}" if w.multiplier is not None else "")
-              for w in book.windows]
+    lines += [f"  time window {w.name}: {w.window.every}, {w.window.describe()}"
+              + (f", every model x {w.multiplier}" if w.multiplier is not None else "") for w in book.windows]
     lines += ["", "regions:"] + _regions(book)
     for model in book.models:
         lines += [""] + _model(book, model)
@@ -135,9 +136,7 @@ def _model(book: PriceBook, model: str, variant: tuple[str, ...] = ()) -> list[s
             for tier in table.tiers:
                 lines += _tier(book, tier)
     if not variant:
-        priced = {v for (name, _), offer in book.offers.items() if name == model
-                  for (v, *more) in offer.variants if not more}
-        for name in (v for v in book.variants if v in priced):
+        for name in single_variants(book, model):
             lines += _model(book, model, (name,))
     return lines
 

@@ -40,6 +40,7 @@ from .tables import (
     rate_unit_of,
     resolve_region,
     selector_text,
+    single_variants,
     windows_at,
 )
 
@@ -228,10 +229,10 @@ def _variant_rules(book: PriceBook) -> list[str]:
     fields = [field for field in book.variant_fields if field != WINDOW_FIELD]
     if fields:
         rules.append(f"A request may name a variant of its price by its {', '.join(fields)}. A section headed "
-                     "by the model and the variant in brackets (model [variant]) shows that variant's prices: its own rates, or the model's times its "
-                     "multiplier. A request naming several (or naming one, in a time window) is priced, rate by "
-                     f"rate, at the own rate of the first of them in the order {', '.join(book.variant_fields)}, "
-                     "else the model's, times every multiplier.")
+                     "by the model and the variant in brackets (model [variant]) shows that variant's prices: its "
+                     "own rates, or the model's times its multiplier. A request naming several (or naming one, in "
+                     "a time window) is priced, rate by rate, at the own rate of the first of them in the order "
+                     f"{', '.join(book.variant_fields)}, else the model's, times every multiplier.")
         for excluded in book.exclusive:
             named = [field for field in book.variant_fields if field in excluded and field != WINDOW_FIELD]
             if WINDOW_FIELD in excluded:
@@ -285,10 +286,8 @@ def _notes(book: PriceBook) -> tuple[Note, ...]:
 
 def _sections(book: PriceBook, model: str, currencies: tuple[str, ...]) -> list[ModelSection]:
     """The model's section, then one per variant it prices on its own (`gpt-5 [flex]`), with its prices."""
-    priced = {v for (name, _), offer in book.offers.items() if name == model
-              for (v, *more) in offer.variants if not more}
-    return [_model(book, model, currencies), *(_model(book, model, currencies, (v,)) for v in book.variants
-                                               if v in priced)]
+    return [_model(book, model, currencies),
+            *(_model(book, model, currencies, (value,)) for value in single_variants(book, model))]
 
 
 def _model(book: PriceBook, model: str, currencies: tuple[str, ...], variant: tuple[str, ...] = ()) -> ModelSection:
@@ -325,7 +324,8 @@ def _table(book: PriceBook, model: str, region: Region, table: TierTable, curren
     missing = tuple(c for c in currencies if any(cell.currency == c and cell.billed and cell.price is None
                                                  for row in rows for cell in row.cells))
     return PriceTable(range_text(table.start, table.end), table.start is not None or table.end is not None,
-                      selector_text(book.offers[(model, region.id)].selector), all(tier.label == "all" for tier in table.tiers), tuple(columns), rows,
+                      selector_text(book.offers[(model, region.id)].selector),
+                      all(tier.label == "all" for tier in table.tiers), tuple(columns), rows,
                       _chart(book, model, region, table, currencies[0], variant), missing)
 
 

@@ -192,13 +192,14 @@ def quote(book: PriceBook, region: str, model: str, tokens: Mapping[str, int], r
         offer = find_offer(book, region, model)
     if type(tokens) is not dict or type(requests) is not int or not 1 <= requests <= MAX_REQUESTS:
         _check_arguments(region, model, tokens, requests)
+    moment = None
     if variants:  # the time first, as a bill reads a record's timestamp first: a bad one is E108 either way
         moment = to_moment(book, at)
         offer = variant_offer(book, offer, variants, windows_at(book, moment) if book.windows else ())
     if at is None and not offer.dated:
         moment, table = None, offer.tables[0]
     else:
-        moment = to_moment(book, at)
+        moment = moment or to_moment(book, at)  # once: "now" read twice could fall on two sides of an edge
         if offer.windows:  # the model's own offer (no variant asked, or none that priced it): its window
             offer = variant_offer(book, offer, (), windows_at(book, moment))
         table = table_at(book, offer, moment)

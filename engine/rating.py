@@ -133,7 +133,8 @@ class Rater:
         self._offers: dict[tuple[str, str], Offer] = {}  # (region, model) as written
         self._plans: dict[tuple[Tier, tuple[str, ...]], TokenPlan] = {}
         self._failures: dict[tuple, PricingError] = {}  # either key, when the lookup has no answer
-        self._variants: dict[tuple[Offer, tuple[str, ...], str | None], Offer | PricingError] = {}
+        # (offer, the record's (field, value) pairs, the time windows it falls in) -> its offer in them
+        self._variants: dict[tuple[Offer, tuple[tuple[str, str], ...], tuple[str, ...]], Offer | PricingError] = {}
 
     # -- the one path ---------------------------------------------------------------------------------
 

@@ -252,6 +252,13 @@ def model_aliases(book: PriceBook, model: str) -> tuple[str, ...]:
     return tuple(alias for alias, owner in book.aliases.items() if owner == model)
 
 
+def single_variants(book: PriceBook, model: str) -> tuple[str, ...]:
+    """The variant values `model` prices on their own somewhere (`flex`, `off-peak`), in the book's order."""
+    priced = {value for (name, _), offer in book.offers.items() if name == model
+              for (value, *more) in offer.variants if not more}
+    return tuple(value for value in book.variants if value in priced)
+
+
 def unit_label(tokens: int) -> str:
     return TOKENS.label(tokens)
 

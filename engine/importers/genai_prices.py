@@ -231,7 +231,8 @@ def _periods(model) -> list[tuple[date | None, object]]:
                 raise Skip("price dates out of order", f"price from {c.start_date} follows one from {periods[-1][0]}")
             periods.append((None if i == 0 else c.start_date, conditional.prices))
         else:
-            raise Skip("unknown constraint", f"price #{i + 1} has a {type(c).__name__}, which the importer does not know")
+            raise Skip("unknown constraint", f"price #{i + 1} has a {type(c).__name__}, which the importer does not "
+                       "know")
     return periods
 
 

@@ -426,10 +426,11 @@ class _Builder:
             return (f"LEFT JOIN offers AS o ON o.model = mk.model AND o.region_id = {named} AND o.variant = ''",
                     "o.offer_id IS NOT NULL")
         plain = _key([f"c.vf_{i}" for i, field in enumerate(fields) if field != WINDOW_FIELD])
-        valid = " AND ".join(
-            f"(c.vf_{i} IS NULL OR {self._in_window(f'c.vf_{i}')})" if field == WINDOW_FIELD else
-            f"(c.vf_{i} IS NULL OR c.vf_{i} IN ({', '.join(literal(n) for n, v in self.book.variants.items() if v.field == field)}))"
-            for i, field in enumerate(fields))
+        def values_of(field: str) -> str:
+            return ", ".join(literal(name) for name, variant in self.book.variants.items() if variant.field == field)
+        valid = " AND ".join(f"(c.vf_{i} IS NULL OR {self._in_window(f'c.vf_{i}')})" if field == WINDOW_FIELD
+                             else f"(c.vf_{i} IS NULL OR c.vf_{i} IN ({values_of(field)}))"
+                             for i, field in enumerate(fields))
         on = f"ON {{0}}.model = mk.model AND {{0}}.region_id = {named}"
         timed_join = (f"\n  LEFT JOIN offers AS ow {on.format('ow')} AND ow.base_variant = {plain} "
                       f"AND ow.time_window <> '' AND {self._in_window('ow.time_window')}" if self.book.windows else "")
